@@ -1,0 +1,71 @@
+// The chat commands as data: one spec drives the parser's help, the help reply and the manifest's command list.
+import type { LiveResponseCommandType } from '../defender/types.js';
+
+/** One live response command as the user asked for it, validated. */
+export type LiveResponseCommand =
+  | { type: 'RunScript'; scriptName: string; args?: string }
+  | { type: 'GetFile'; path: string }
+  | { type: 'PutFile'; fileName: string };
+
+export interface ChatCommandSpec {
+  /** The word that starts the message. */
+  verb: string;
+  usage: string;
+  example: string;
+  description: string;
+}
+
+export const CHAT_COMMANDS: readonly ChatCommandSpec[] = [
+  {
+    verb: 'run',
+    usage: 'run <script> [args…] on <device> [because <reason>]',
+    example: 'run minidump.ps1 OfficeClickToRun on desktop-test because suspicious Office child process',
+    description: 'Run a script from the live response library (needs approval)',
+  },
+  {
+    verb: 'getfile',
+    usage: 'getfile <path> from <device>',
+    example: 'getfile "C:\\Program Files\\App\\app.log" from desktop-test',
+    description: 'Collect a file from the device (needs approval)',
+  },
+  {
+    verb: 'putfile',
+    usage: 'putfile <library file> on <device>',
+    example: 'putfile procdump64.exe on desktop-test',
+    description: 'Copy a library file to the device (needs approval)',
+  },
+  {
+    verb: 'status',
+    usage: 'status [request id]',
+    example: 'status LR-7K3F9Q',
+    description: 'Show a request, or the recent requests here',
+  },
+  {
+    verb: 'cancel',
+    usage: 'cancel <request id>',
+    example: 'cancel LR-7K3F9Q',
+    description: 'Cancel a request that has not finished',
+  },
+  { verb: 'scripts', usage: 'scripts', example: 'scripts', description: 'List the live response library' },
+  { verb: 'help', usage: 'help', example: 'help', description: 'Show what the bot understands' },
+];
+
+/** Example of a sequence, shown in help. */
+export const SEQUENCE_EXAMPLE =
+  'run minidump.ps1 OfficeClickToRun then getfile C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip on desktop-test';
+
+export function commandType(command: LiveResponseCommand): LiveResponseCommandType {
+  return command.type;
+}
+
+/** A short human label for a command, e.g. `run minidump.ps1 OfficeClickToRun`. */
+export function describeCommand(command: LiveResponseCommand): string {
+  switch (command.type) {
+    case 'RunScript':
+      return command.args ? `run ${command.scriptName} ${command.args}` : `run ${command.scriptName}`;
+    case 'GetFile':
+      return `getfile ${command.path}`;
+    case 'PutFile':
+      return `putfile ${command.fileName}`;
+  }
+}

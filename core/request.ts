@@ -1,0 +1,148 @@
+// The durable live response request record: what Redis stores and what cards render.
+import type { LiveResponseCommand } from './commands.js';
+
+export type RequestState =
+  /** Approval card posted, waiting for an approver. */
+  | 'AwaitingApproval'
+  /** Approved; waiting for Defender rate budget, a free session or the device. */
+  | 'Approved'
+  /** `runliveresponse` sent (or about to be); the answer is not recorded yet. */
+  | 'Submitting'
+  /** Defender accepted it; the action is Pending (device may be offline). */
+  | 'Pending'
+  /** The action is running on the device. */
+  | 'InProgress'
+  | 'Succeeded'
+  | 'Failed'
+  | 'TimeOut'
+  | 'Cancelled'
+  | 'Rejected'
+  | 'Expired';
+
+export const FINAL_STATES: readonly RequestState[] = [
+  'Succeeded',
+  'Failed',
+  'TimeOut',
+  'Cancelled',
+  'Rejected',
+  'Expired',
+];
+
+export function isFinal(state: RequestState): boolean {
+  return FINAL_STATES.includes(state);
+}
+
+/** A Teams user as the bot knows them. */
+export interface Person {
+  /** Teams user id (`29:…`). */
+  teamsId: string;
+  /** Entra object id, when Teams gave it. */
+  aadObjectId?: string;
+  name: string;
+  upn?: string;
+}
+
+export interface DeviceFacts {
+  machineId: string;
+  computerDnsName: string;
+  osPlatform?: string;
+  osVersion?: string;
+  healthStatus?: string;
+  riskScore?: string;
+  exposureLevel?: string;
+  lastSeen?: string;
+}
+
+/** Command progress as the bot shows it; `NotRun` = a previous command failed or the action ended first. */
+export type CommandProgressStatus = 'Created' | 'InProgress' | 'Completed' | 'Failed' | 'NotRun';
+
+export interface TranscriptSummary {
+  exitCode: number | null;
+  /** Cleaned output (banner and NULs removed), possibly truncated. */
+  output: string;
+  /** Size of the whole cleaned output, in bytes (UTF-8). */
+  outputBytes: number;
+  outputTruncated: boolean;
+  errors: string;
+  errorsBytes: number;
+  errorsTruncated: boolean;
+}
+
+export interface ResultLink {
+  /** Opaque id of the stored Defender link; the card shows only the bot's own `/download/...` URL. */
+  id: string;
+  /** When Defender's link stops working (ISO). */
+  expiresAt: string;
+}
+
+export interface CommandProgress {
+  status: CommandProgressStatus;
+  errors: string[];
+  startedAt?: string;
+  endedAt?: string;
+  link?: ResultLink;
+  transcript?: TranscriptSummary;
+  /** Why the result could not be fetched (shown on the card, retried by "Get fresh link"). */
+  resultError?: string;
+}
+
+export interface Decision {
+  kind: 'approved' | 'rejected';
+  by: Person;
+  at: string;
+  reason?: string;
+}
+
+export interface Cancellation {
+  by: Person;
+  at: string;
+  /** Set when Defender confirmed (or nothing had been sent yet). */
+  confirmedAt?: string;
+}
+
+export interface Failure {
+  /** Defender error code or one of ours (`DeviceBusy`, `SubmitFailed`, …). */
+  code: string;
+  message: string;
+}
+
+/**
+ * Opaque Bot Framework conversation reference, stored so workers can update the card.
+ * Core never looks inside it.
+ */
+export type StoredConversationReference = Record<string, unknown>;
+
+export interface LiveResponseRequest {
+  /** `LR-` + 6 characters; shown to users, put in the Defender Comment for correlation. */
+  id: string;
+  /** Increments on every change; used for compare-and-set in Redis. */
+  version: number;
+  tenantId: string;
+  /** Conversation (thread) id the card lives in. */
+  conversationId: string;
+  conversationRef: StoredConversationReference;
+  requester: Person;
+  device: DeviceFacts;
+  commands: LiveResponseCommand[];
+  reason?: string;
+  state: RequestState;
+  createdAt: string;
+  /** Approval deadline. */
+  expiresAt: string;
+  /** Approvers resolved in this conversation (mentioned on the card; their teamsIds get the buttons). */
+  approvers: Person[];
+  decision?: Decision;
+  cancellation?: Cancellation;
+  /** Submission bookkeeping for exactly-once. */
+  submission?: { attempts: number; lastAttemptAt?: string; submittedAt?: string };
+  actionId?: string;
+  /** Defender's action status as last seen. */
+  actionStatus?: string;
+  progress: CommandProgress[];
+  failure?: Failure;
+  /** The card activity, once posted. */
+  card?: { activityId: string };
+  finishedAt?: string;
+  /** A short note shown on the card (e.g. "Fetching fresh links…"). */
+  notice?: string;
+}
