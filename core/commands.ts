@@ -13,6 +13,8 @@ export interface ChatCommandSpec {
   usage: string;
   example: string;
   description: string;
+  /** Other ways to say the same thing (whole message, case-insensitive), e.g. `?` for help. */
+  aliases?: readonly string[];
 }
 
 export const CHAT_COMMANDS: readonly ChatCommandSpec[] = [
@@ -46,8 +48,20 @@ export const CHAT_COMMANDS: readonly ChatCommandSpec[] = [
     example: 'cancel LR-7K3F9Q',
     description: 'Cancel a request that has not finished',
   },
-  { verb: 'scripts', usage: 'scripts', example: 'scripts', description: 'List the live response library' },
-  { verb: 'help', usage: 'help', example: 'help', description: 'Show what the bot understands' },
+  {
+    verb: 'scripts',
+    usage: 'scripts',
+    example: 'scripts',
+    description: 'List the live response library',
+    aliases: ['list scripts', 'library'],
+  },
+  {
+    verb: 'help',
+    usage: 'help',
+    example: 'help',
+    description: 'Show what the bot understands',
+    aliases: ['?'],
+  },
 ];
 
 /** Example of a sequence, shown in help. */

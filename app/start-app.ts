@@ -1,0 +1,224 @@
+// The composition root: builds every dependency once from Config and starts the HTTP server and/or the workers.
+import type { Server } from 'node:http';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type TurnContext } from 'botbuilder';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createHttpApp, listen } from '../bot/http-server.js';
+import { LrBot } from '../bot/lr-bot.js';
+import { createTeamsCardPort } from '../bot/teams-card-port.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { redisKeys } from '../core/redis-keys.js';
+import { createRequestStore } from '../core/request-store.js';
+import { createSlidingWindowLimiter } from '../core/sliding-window-limiter.js';
+import { createBudgetedDefender } from '../defender/budgeted-defender.js';
+import { createDefenderBudget } from '../defender/defender-budget.js';
+import { createDefenderClient } from '../defender/defender-client.js';
+import { createLibraryCache } from '../defender/library-cache.js';
+import { createResultLinkStore } from '../defender/result-links.js';
+import { createSessionSlots } from '../defender/session-slots.js';
+import {
+  createMsalTokenProvider,
+  createStaticTokenProvider,
+  type TokenProvider,
+} from '../defender/token-provider.js';
+import { explainFailure } from '../flows/handle-message.js';
+import { createCancelProcessor, createExpireProcessor } from '../jobs/cancel-processor.js';
+import { createCardProcessor, threadLimiterKey } from '../jobs/card-processor.js';
+import { createFreshLinksProcessor } from '../jobs/fresh-links-processor.js';
+import type { JobDeps } from '../jobs/job-deps.js';
+import { createJobScheduler } from '../jobs/job-scheduler.js';
+import { createPollProcessor } from '../jobs/poll-processor.js';
+import { createResultProcessor } from '../jobs/result-processor.js';
+import { createSubmitProcessor } from '../jobs/submit-processor.js';
+import { startWorkers } from '../jobs/workers.js';
+import type { Config } from './config.js';
+
+export interface StartOptions {
+  /** Serve /api/messages, /healthz and /download. */
+  http: boolean;
+  /** Run the BullMQ workers in this process. */
+  workers: boolean;
+  logger: Logger;
+  clock?: Clock;
+  /** Host to bind; default all interfaces. */
+  host?: string;
+}
+
+export interface RunningApp {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** In a Teams turn, Defender calls may wait this long for budget before the user is told to try again. */
+const TURN_BUDGET_WAIT_MS = 3_000;
+/** Jobs can afford to wait longer for budget than a person can. */
+const JOB_BUDGET_WAIT_MS = 60_000;
+
+function tokenProviderOf(config: Config): TokenProvider {
+  const auth = config.defender.auth;
+  switch (auth.kind) {
+    case 'token':
+      return createStaticTokenProvider(auth.accessToken);
+    case 'secret':
+      return createMsalTokenProvider({ ...auth, apiUrl: config.defender.apiUrl });
+    case 'certificate':
+      return createMsalTokenProvider({ ...auth, apiUrl: config.defender.apiUrl });
+  }
+}
+
+export async function startApp(config: Config, options: StartOptions): Promise<RunningApp> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const keys = redisKeys(config.redis.prefix);
+  // State commands fail fast while Redis is away (health says so) instead of queueing without bound.
+  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  // BullMQ needs its own connection with unlimited retries (its blocking commands wait on Redis).
+  const bullConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  bullConnection.on('error', (error) =>
+    logger.warn({ err: error.message }, 'redis (queues) connection error'),
+  );
+
+  const requests = createRequestStore({ redis, keys, clock });
+  const limiter = createSlidingWindowLimiter({ redis, clock, keyOf: keys.limiter });
+  const budget = createDefenderBudget({
+    limiter,
+    runRate: config.defender.runRate,
+    apiRates: config.defender.apiRates,
+    now: clock.now,
+  });
+  const client = createDefenderClient({
+    baseUrl: config.defender.apiUrl,
+    tokens: tokenProviderOf(config),
+    timeoutMs: config.defender.timeoutMs,
+    logger,
+  });
+  const turnDefender = createBudgetedDefender(client, budget, { maxWaitMs: TURN_BUDGET_WAIT_MS });
+  const jobDefender = createBudgetedDefender(client, budget, { maxWaitMs: JOB_BUDGET_WAIT_MS });
+  const sessions = createSessionSlots({ redis, keys, maxSessions: config.defender.maxSessions });
+  const links = createResultLinkStore({ redis, keys });
+  const scheduler = createJobScheduler({ connection: bullConnection, prefix: keys.bullPrefix() });
+  const policy = {
+    approvers: config.approval.approvers,
+    allowSelfApproval: config.approval.allowSelfApproval,
+    allowedTenantIds:
+      config.allowedTenantIds.length > 0
+        ? config.allowedTenantIds
+        : config.bot.appTenantId
+          ? [config.bot.appTenantId.toLowerCase()]
+          : [],
+  };
+
+  const auth = new ConfigurationBotFrameworkAuthentication({
+    MicrosoftAppId: config.bot.appId,
+    MicrosoftAppPassword: config.bot.appPassword,
+    MicrosoftAppType: config.bot.appType,
+    MicrosoftAppTenantId: config.bot.appTenantId,
+  });
+  const adapter = new CloudAdapter(auth);
+  adapter.onTurnError = async (context: TurnContext, error: Error) => {
+    logger.error({ err: error.message, stack: error.stack, activityId: context.activity.id }, 'turn failed');
+    if (context.activity.type === 'message')
+      await context.sendActivity(explainFailure(error)).catch(() => undefined);
+  };
+
+  const closers: Array<() => Promise<unknown>> = [];
+  let port = config.port;
+
+  if (options.http) {
+    const bot = new LrBot({
+      flows: {
+        requests,
+        defender: turnDefender,
+        library: createLibraryCache({ redis, keys, defender: turnDefender }),
+        scheduler,
+        policy,
+        clock,
+        logger,
+        approvalTimeoutMs: config.approval.timeoutMs,
+        publicBaseUrl: config.publicBaseUrl,
+      },
+      redis,
+      keys,
+      logger,
+      onSend: async (conversationId) => {
+        await limiter.tryAcquire(threadLimiterKey(conversationId), config.teamsThreadRates);
+      },
+    });
+    const server: Server = await listen(
+      createHttpApp({ adapter, bot, redis, requests, links, logger }),
+      config.port,
+      options.host,
+    );
+    const address = server.address();
+    port = typeof address === 'object' && address ? address.port : config.port;
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    logger.info({ port }, 'listening for Teams on /api/messages');
+  }
+
+  if (options.workers) {
+    const deps: JobDeps = {
+      requests,
+      defender: jobDefender,
+      budget,
+      sessions,
+      links,
+      scheduler,
+      clock,
+      logger,
+      settings: {
+        pollIntervalMs: config.pollIntervalMs,
+        channelLabel: () => 'Teams',
+        transcriptMaxBytes: 1024 * 1024,
+      },
+    };
+    const workers = startWorkers(
+      {
+        submit: createSubmitProcessor(deps),
+        poll: createPollProcessor(deps),
+        fetchResult: createResultProcessor(deps),
+        freshLinks: createFreshLinksProcessor(deps),
+        cancel: createCancelProcessor(deps),
+        expire: createExpireProcessor(deps),
+        updateCard: createCardProcessor({
+          requests,
+          teams: createTeamsCardPort(adapter, config.bot.appId),
+          limiter,
+          redis,
+          keys,
+          clock,
+          logger,
+          threadRates: config.teamsThreadRates,
+          publicBaseUrl: config.publicBaseUrl,
+        }),
+      },
+      {
+        connection: bullConnection,
+        prefix: keys.bullPrefix(),
+        logger,
+        lockDurationMs: config.jobLockMs,
+        concurrency: { submit: 2, defender: 4, cards: 8 },
+      },
+    );
+    await scheduler.startPolling(config.pollIntervalMs);
+    closers.unshift(() => workers.close());
+    logger.info({ pollIntervalMs: config.pollIntervalMs }, 'workers started');
+  }
+
+  closers.push(() => scheduler.close());
+  return {
+    port,
+    async close() {
+      for (const close of closers)
+        await close().catch((error) => logger.warn({ err: String(error) }, 'close failed'));
+      redis.disconnect();
+      bullConnection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// Replaces a request's card from a worker: the stored conversation reference plus CloudAdapter.continueConversationAsync.
+import { CardFactory, type CloudAdapter, type ConversationReference } from 'botbuilder';
+import type { CardPort } from '../jobs/card-port.js';
+import { TeamsApiError } from '../jobs/card-port.js';
+
+/** botbuilder's connector errors carry the HTTP status and headers; turn them into what the worker decides on. */
+export function toTeamsApiError(error: unknown): TeamsApiError {
+  const e = error as {
+    statusCode?: number;
+    message?: string;
+    response?: { headers?: { get?(name: string): string | undefined } };
+  };
+  const status = typeof e?.statusCode === 'number' ? e.statusCode : undefined;
+  const retryAfter = e?.response?.headers?.get?.('retry-after');
+  const seconds = retryAfter ? Number(retryAfter) : Number.NaN;
+  return new TeamsApiError(
+    `Teams ${status ?? 'network'} error: ${String(e?.message ?? error).slice(0, 200)}`,
+    status,
+    Number.isFinite(seconds) ? seconds * 1000 : undefined,
+  );
+}
+
+export function createTeamsCardPort(adapter: CloudAdapter, botAppId: string): CardPort {
+  return {
+    async updateCard(request, card) {
+      if (!request.card) return;
+      const reference = request.conversationRef as unknown as ConversationReference;
+      const activityId = request.card.activityId;
+      try {
+        await adapter.continueConversationAsync(botAppId, reference, async (context) => {
+          await context.updateActivity({
+            type: 'message',
+            id: activityId,
+            conversation: reference.conversation,
+            attachments: [CardFactory.adaptiveCard(card)],
+          });
+        });
+      } catch (error) {
+        throw toTeamsApiError(error);
+      }
+    },
+  };
+}

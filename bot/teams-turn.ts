@@ -1,0 +1,95 @@
+// Builds the flows' ChatTurn from a botbuilder TurnContext: identity, thread, replies and member look-ups.
+import { CardFactory, type TeamsChannelAccount, TeamsInfo, TurnContext } from 'botbuilder';
+import type { Redis } from 'ioredis';
+import type { AdaptiveCard } from '../cards/adaptive-card.js';
+import type { RedisKeys } from '../core/redis-keys.js';
+import type { Person, StoredConversationReference } from '../core/request.js';
+import type { ChatTurn, ConversationKind } from '../flows/chat-turn.js';
+
+/** Member look-ups are cached: approver lists are checked on every request and roster calls are slow. */
+const MEMBER_CACHE_SECONDS = 600;
+
+interface TeamsChannelData {
+  tenant?: { id?: string };
+  team?: { id?: string; name?: string };
+  channel?: { id?: string; name?: string };
+}
+
+export function personFrom(
+  account: Pick<TeamsChannelAccount, 'id' | 'name' | 'aadObjectId'> & { userPrincipalName?: string },
+): Person {
+  return {
+    teamsId: account.id,
+    name: account.name || 'Unknown user',
+    ...(account.aadObjectId ? { aadObjectId: account.aadObjectId } : {}),
+    ...(account.userPrincipalName ? { upn: account.userPrincipalName.toLowerCase() } : {}),
+  };
+}
+
+export function tenantOf(context: TurnContext): string {
+  const channelData = (context.activity.channelData ?? {}) as TeamsChannelData;
+  return channelData.tenant?.id ?? context.activity.conversation?.tenantId ?? '';
+}
+
+function kindOf(context: TurnContext): ConversationKind {
+  const type = context.activity.conversation?.conversationType;
+  return type === 'channel' ? 'channel' : type === 'groupChat' ? 'groupChat' : 'personal';
+}
+
+function placeOf(context: TurnContext): string {
+  const channelData = (context.activity.channelData ?? {}) as TeamsChannelData;
+  if (channelData.team?.name || channelData.channel?.name)
+    return `Teams ${[channelData.team?.name, channelData.channel?.name].filter(Boolean).join(' / ')}`;
+  return `Teams ${kindOf(context) === 'channel' ? 'channel' : kindOf(context) === 'groupChat' ? 'group chat' : 'chat'}`;
+}
+
+export function createChatTurn(
+  context: TurnContext,
+  deps: { redis: Redis; keys: RedisKeys; onSend?: (conversationId: string) => Promise<void> },
+): ChatTurn {
+  const activity = context.activity;
+  const reference = TurnContext.getConversationReference(activity) as unknown as StoredConversationReference;
+  const conversationId = activity.conversation.id;
+  const directoryKey = deps.keys.approverDirectory(conversationId);
+
+  return {
+    tenantId: tenantOf(context),
+    conversationId,
+    conversationKind: kindOf(context),
+    conversationRef: reference,
+    placeLabel: placeOf(context),
+    from: personFrom(activity.from),
+    async reply(markdown) {
+      await deps.onSend?.(conversationId);
+      await context.sendActivity({ type: 'message', text: markdown, textFormat: 'markdown' });
+    },
+    async sendCard(card: AdaptiveCard) {
+      await deps.onSend?.(conversationId);
+      const response = await context.sendActivity({
+        type: 'message',
+        attachments: [CardFactory.adaptiveCard(card)],
+      });
+      if (!response?.id) throw new Error('Teams did not return an id for the card');
+      return response.id;
+    },
+    async lookupMember(idOrUpn) {
+      const field = idOrUpn.toLowerCase();
+      const cached = await deps.redis.hget(directoryKey, field);
+      if (cached) return cached === 'null' ? null : (JSON.parse(cached) as Person);
+      let person: Person | null = null;
+      try {
+        person = personFrom(await TeamsInfo.getMember(context, idOrUpn));
+      } catch (error) {
+        const status = (error as { statusCode?: number }).statusCode;
+        // Only "not a member" is an answer worth remembering; anything else is asked again next time.
+        if (status !== 404) throw error;
+      }
+      await deps.redis
+        .multi()
+        .hset(directoryKey, field, JSON.stringify(person))
+        .expire(directoryKey, MEMBER_CACHE_SECONDS)
+        .exec();
+      return person;
+    },
+  };
+}

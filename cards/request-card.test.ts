@@ -1,0 +1,467 @@
+// Tests for the request card: every state and view from fixtures, buttons, mentions, refresh, links and size.
+import { describe, expect, it } from 'vitest';
+import type { CommandProgress, LiveResponseRequest, Person, RequestState } from '../core/request.js';
+import { summariseTranscript } from '../core/summarise-transcript.js';
+import type { AdaptiveCard, JsonValue } from './adaptive-card.js';
+import { CARD_VERBS } from './card-verbs.js';
+import {
+  ALL_STATES,
+  APPROVERS,
+  FIXTURE_BASE_URL,
+  FIXTURE_NOW,
+  fixtureOptions,
+  fixtureRequest,
+  REQUESTER,
+} from './fixtures.js';
+import { type CardViewer, cardSizeBytes, MAX_CARD_BYTES, renderRequestCard } from './request-card.js';
+
+const VIEWERS: readonly CardViewer[] = ['approver', 'requester', 'other'];
+const RUNNING: readonly RequestState[] = ['Approved', 'Submitting', 'Pending', 'InProgress'];
+const FINAL: readonly RequestState[] = ['Succeeded', 'Failed', 'TimeOut', 'Cancelled', 'Rejected', 'Expired'];
+
+type Node = { [key: string]: JsonValue | undefined };
+
+function render(request: LiveResponseRequest, viewer: CardViewer = 'other', now = FIXTURE_NOW): AdaptiveCard {
+  return renderRequestCard(request, fixtureOptions({ viewer, now }));
+}
+
+/** Every object in the card, depth first. */
+function nodes(value: unknown): Node[] {
+  if (Array.isArray(value)) return value.flatMap(nodes);
+  if (typeof value !== 'object' || value === null) return [];
+  return [value as Node, ...Object.values(value).flatMap(nodes)];
+}
+
+/** The visible text of TextBlocks and TextRuns, in order. */
+function texts(card: AdaptiveCard): string[] {
+  return nodes(card.body)
+    .filter((node) => node.type === 'TextBlock' || node.type === 'TextRun')
+    .map((node) => String(node.text));
+}
+
+/** Paragraph text: a RichTextBlock's runs joined, and each TextBlock on its own. */
+function paragraphs(card: AdaptiveCard): string[] {
+  return nodes(card.body).flatMap((node) => {
+    if (node.type === 'TextBlock') return [String(node.text)];
+    if (node.type === 'RichTextBlock' && Array.isArray(node.inlines)) {
+      return [nodes(node.inlines).map((run) => String(run.text)).join('')];
+    }
+    return [];
+  });
+}
+
+function topButtons(card: AdaptiveCard): Map<string, { enabled: boolean; verb: string; node: Node }> {
+  return new Map(
+    (card.actions ?? []).map((action) => [
+      action.title,
+      { enabled: action.isEnabled !== false, verb: String(action.verb), node: action },
+    ]),
+  );
+}
+
+function findText(card: AdaptiveCard, text: string): Node | undefined {
+  return nodes(card.body).find((node) => (node.type === 'TextBlock' || node.type === 'TextRun') && node.text === text);
+}
+
+/** The command containers (the ones that hold a command's header row), in order. */
+function commandContainers(card: AdaptiveCard): Node[] {
+  return card.body.filter(
+    (element) =>
+      element.type === 'Container' &&
+      Array.isArray(element.items) &&
+      (element.items[0] as Node | undefined)?.type === 'ColumnSet',
+  );
+}
+
+describe('renderRequestCard', () => {
+  describe.each(ALL_STATES)('in state %s', (state) => {
+    it.each(VIEWERS)('binds every field for the %s view and stays small', (viewer) => {
+      const card = render(fixtureRequest(state), viewer);
+      const json = JSON.stringify(card);
+      expect(json).not.toContain('${');
+      expect(card).toMatchObject({ type: 'AdaptiveCard', version: '1.5', msteams: { width: 'Full' } });
+      expect(cardSizeBytes(card)).toBeLessThanOrEqual(MAX_CARD_BYTES);
+      expect(texts(card)).toContain('Live response request LR-7K3F9Q');
+      expect(paragraphs(card)).toContain('Requested by Riya Patel at 09:02 UTC');
+      expect(paragraphs(card)).toContain('Reason: suspicious Office child process (incident 4711)');
+    });
+
+    it('shows the device facts and one block per command', () => {
+      const card = render(fixtureRequest(state));
+      const facts = nodes(card.body).find((node) => node.type === 'FactSet')?.facts;
+      expect(facts).toEqual([
+        { title: 'Device', value: 'desktop-test.contoso.local' },
+        { title: 'OS', value: 'Windows11 23H2' },
+        { title: 'Health', value: 'Active' },
+        { title: 'Risk', value: 'Medium' },
+        { title: 'Exposure', value: 'Low' },
+        { title: 'Last seen', value: '09:12 UTC' },
+      ]);
+      expect(commandContainers(card)).toHaveLength(2);
+      expect(texts(card)).toContain('run minidump.ps1 OfficeClickToRun');
+      expect(texts(card)).toContain('getfile C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip');
+    });
+
+    it('never carries a Defender URL or a SAS signature', () => {
+      const request = fixtureRequest(state, {
+        device: { ...fixtureRequest(state).device, machineId: 'https://api.securitycenter.microsoft.com/x' },
+      });
+      for (const viewer of VIEWERS) {
+        const json = JSON.stringify(render(request, viewer));
+        expect(json).not.toMatch(/sig=|blob\.core\.windows\.net|securitycenter|api\.security\.microsoft/i);
+        for (const node of nodes(render(request, viewer))) {
+          if (node.type === 'Action.OpenUrl') expect(String(node.url)).toMatch(/^https:\/\/lr-bot\.contoso\.com\/download\//);
+        }
+      }
+    });
+  });
+
+  describe('buttons', () => {
+    it.each([
+      ['approver', { Approve: true, Reject: true, Cancel: false }],
+      ['requester', { Approve: false, Reject: false, Cancel: true }],
+      ['other', { Approve: false, Reject: false, Cancel: false }],
+    ] as const)('while awaiting approval, the %s view has Approve/Reject/Cancel enabled as %o', (viewer, enabled) => {
+      const buttons = topButtons(render(fixtureRequest('AwaitingApproval'), viewer));
+      expect([...buttons.keys()]).toEqual(['Approve', 'Reject', 'Cancel']);
+      for (const [title, isEnabled] of Object.entries(enabled)) expect(buttons.get(title)?.enabled).toBe(isEnabled);
+      expect(buttons.get('Approve')?.node.style).toBe('positive');
+      expect(buttons.get('Reject')?.node.style).toBe('destructive');
+    });
+
+    it.each(RUNNING)('in %s offers Cancel to the approver and the requester only', (state) => {
+      for (const viewer of VIEWERS) {
+        const buttons = topButtons(render(fixtureRequest(state), viewer));
+        expect([...buttons.keys()]).toEqual(['Cancel']);
+        expect(buttons.get('Cancel')?.enabled).toBe(viewer !== 'other');
+      }
+    });
+
+    it.each(FINAL)('in %s shows no Approve, Reject or Cancel', (state) => {
+      for (const viewer of VIEWERS) {
+        const titles = [...topButtons(render(fixtureRequest(state), viewer)).keys()];
+        expect(titles).not.toContain('Approve');
+        expect(titles).not.toContain('Reject');
+        expect(titles).not.toContain('Cancel');
+      }
+    });
+
+    it('offers Get fresh link to everyone once a command has a result link', () => {
+      for (const state of ['Succeeded', 'Failed'] as const) {
+        for (const viewer of VIEWERS) {
+          const button = topButtons(render(fixtureRequest(state), viewer)).get('Get fresh link');
+          expect(button).toMatchObject({ enabled: true, verb: CARD_VERBS.freshLinks });
+        }
+      }
+      expect(topButtons(render(fixtureRequest('InProgress'))).has('Get fresh link')).toBe(false);
+    });
+
+    it('offers Get fresh link when fetching a result failed', () => {
+      const request = fixtureRequest('InProgress', {
+        progress: [
+          { status: 'Completed', errors: [], resultError: 'Defender did not return a download link; try again.' },
+          { status: 'InProgress', errors: [] },
+        ],
+      });
+      const card = render(request, 'other');
+      expect(topButtons(card).get('Get fresh link')?.enabled).toBe(true);
+      const warning = findText(card, 'Defender did not return a download link; try again.');
+      expect(warning?.color).toBe('Warning');
+    });
+
+    it('gives every button the request id and its verb, ready for an Action.Submit fallback', () => {
+      const card = render(fixtureRequest('AwaitingApproval'), 'approver');
+      const verbs = (card.actions ?? []).map((action) => {
+        expect(action).toMatchObject({ type: 'Action.Execute', data: { requestId: 'LR-7K3F9Q' } });
+        return action.type === 'Action.Execute' ? action.verb : undefined;
+      });
+      expect(verbs).toEqual([CARD_VERBS.approve, CARD_VERBS.reject, CARD_VERBS.cancel]);
+    });
+
+    it('gives only approvers the reject reason input', () => {
+      const input = (viewer: CardViewer, state: RequestState = 'AwaitingApproval') =>
+        nodes(render(fixtureRequest(state), viewer).body).find((node) => node.type === 'Input.Text');
+      expect(input('approver')).toEqual({
+        type: 'Input.Text',
+        id: 'rejectReason',
+        placeholder: 'Reason (optional, shown on the card)',
+        maxLength: 500,
+        spacing: 'Medium',
+      });
+      expect(input('requester')).toBeUndefined();
+      expect(input('other')).toBeUndefined();
+      expect(input('approver', 'Approved')).toBeUndefined();
+    });
+  });
+
+  describe('approvers', () => {
+    it('mentions every approver while waiting for a decision', () => {
+      const card = render(fixtureRequest('AwaitingApproval'));
+      expect(texts(card)).toContain('Waiting for approval from <at>Marcus Chen</at>, <at>Ana Souza</at>');
+      expect(card.msteams?.entities).toEqual(
+        APPROVERS.map((approver) => ({
+          type: 'mention',
+          text: `<at>${approver.name}</at>`,
+          mentioned: { id: approver.teamsId, name: approver.name },
+        })),
+      );
+      expect(texts(card)).toContain('Expires 09:32 UTC');
+    });
+
+    it('stops mentioning once decided', () => {
+      for (const state of ['Approved', 'Rejected', 'Succeeded'] as const) {
+        const card = render(fixtureRequest(state));
+        expect(card.msteams?.entities ?? []).toEqual([]);
+        expect(JSON.stringify(card)).not.toContain('<at>');
+      }
+    });
+
+    it('mentions each approver once', () => {
+      const card = render(fixtureRequest('AwaitingApproval', { approvers: [...APPROVERS, APPROVERS[0]!] }));
+      expect(card.msteams?.entities).toHaveLength(2);
+    });
+  });
+
+  describe('refresh', () => {
+    it.each([...['AwaitingApproval'], ...RUNNING] as RequestState[])(
+      'in %s asks Teams for the requester’s and approvers’ own views',
+      (state) => {
+        const card = render(fixtureRequest(state));
+        expect(card.refresh).toEqual({
+          action: {
+            type: 'Action.Execute',
+            verb: CARD_VERBS.refresh,
+            title: 'Refresh',
+            data: { requestId: 'LR-7K3F9Q' },
+          },
+          userIds: [REQUESTER.teamsId, ...APPROVERS.map((approver) => approver.teamsId)],
+        });
+      },
+    );
+
+    it.each(FINAL)('is dropped in %s', (state) => {
+      const card = render(fixtureRequest(state));
+      expect(card).not.toHaveProperty('refresh');
+    });
+
+    it('lists each user once and at most 60', () => {
+      const many: Person[] = Array.from({ length: 80 }, (_, i) => ({ teamsId: `29:approver-${i}`, name: `A ${i}` }));
+      const selfApprover = { ...REQUESTER };
+      const card = render(fixtureRequest('AwaitingApproval', { approvers: [selfApprover, ...many] }));
+      const userIds = card.refresh?.userIds ?? [];
+      expect(userIds).toHaveLength(60);
+      expect(new Set(userIds).size).toBe(60);
+      expect(userIds[0]).toBe(REQUESTER.teamsId);
+    });
+  });
+
+  describe('status and decision lines', () => {
+    it.each([
+      ['AwaitingApproval', 'Awaiting approval', 'accent'],
+      ['Approved', 'Approved — queued', 'accent'],
+      ['Submitting', 'Submitting', 'accent'],
+      ['Pending', 'Pending', 'accent'],
+      ['InProgress', 'Running', 'accent'],
+      ['Succeeded', 'Succeeded', 'good'],
+      ['Failed', 'Failed', 'attention'],
+      ['TimeOut', 'Timed out', 'attention'],
+      ['Cancelled', 'Cancelled', 'warning'],
+      ['Rejected', 'Rejected', 'attention'],
+      ['Expired', 'Expired', 'warning'],
+    ] as const)('badges %s as "%s" in %s', (state, text, style) => {
+      const card = render(fixtureRequest(state));
+      const badge = nodes(card.body).find(
+        (node) => node.type === 'Column' && JSON.stringify(node.items).includes(`"text":"${text}"`),
+      );
+      expect(badge?.style).toBe(style);
+    });
+
+    it('says who approved and when, and the queue position while waiting', () => {
+      const card = renderRequestCard(fixtureRequest('Approved'), fixtureOptions({ queuePosition: 3 }));
+      expect(texts(card)).toContain('Approved by Marcus Chen at 09:05 UTC — queued');
+      expect(texts(card)).toContain('Position 3 in the queue — waiting for Defender capacity.');
+      expect(texts(render(fixtureRequest('InProgress')))).toContain('Approved by Marcus Chen at 09:05 UTC');
+    });
+
+    it('says a pending device may be offline', () => {
+      expect(texts(render(fixtureRequest('Pending'))).join('\n')).toMatch(/may be offline.*Defender keeps the request queued/);
+    });
+
+    it('says who rejected and why', () => {
+      expect(texts(render(fixtureRequest('Rejected')))).toContain(
+        'Rejected by Ana Souza: Collect with the EDR package instead',
+      );
+      const noReason = fixtureRequest('Rejected', { decision: { kind: 'rejected', by: APPROVERS[1]!, at: FIXTURE_NOW.toISOString() } });
+      expect(texts(render(noReason))).toContain('Rejected by Ana Souza');
+    });
+
+    it('says when an undecided request expired', () => {
+      expect(texts(render(fixtureRequest('Expired')))).toContain('Expired — no decision by 09:32 UTC');
+    });
+
+    it('says who cancelled, and that a cancellation is still being confirmed', () => {
+      expect(texts(render(fixtureRequest('Cancelled')))).toContain('Cancelled by Riya Patel at 09:09 UTC');
+      const pending = fixtureRequest('InProgress', { cancellation: { by: REQUESTER, at: '2024-05-14T09:19:00Z' } });
+      const line = findText(render(pending), 'Cancellation requested by Riya Patel at 09:19 UTC — waiting for Defender');
+      expect(line?.color).toBe('Warning');
+    });
+
+    it('shows a failure as code: message in attention colour', () => {
+      const line = findText(render(fixtureRequest('Failed')), 'CommandFailed: run minidump.ps1 OfficeClickToRun failed on the device.');
+      expect(line?.color).toBe('Attention');
+    });
+
+    it('shows a notice in subtle italics', () => {
+      const line = findText(render(fixtureRequest('Succeeded', { notice: 'Fetching fresh links…' })), 'Fetching fresh links…');
+      expect(line).toMatchObject({ isSubtle: true, italic: true });
+    });
+  });
+
+  describe('commands', () => {
+    const statuses = (card: AdaptiveCard) =>
+      commandContainers(card).map((container) => {
+        const columns = (container.items as Node[])[0]?.columns as Node[];
+        return texts({ type: 'AdaptiveCard', version: '1.5', body: [columns[columns.length - 1] as Node & { type: string }] })[0];
+      });
+
+    it('shows each command’s progress', () => {
+      expect(statuses(render(fixtureRequest('AwaitingApproval')))).toEqual(['Not started', 'Not started']);
+      expect(statuses(render(fixtureRequest('Pending')))).toEqual(['Queued', 'Queued']);
+      expect(statuses(render(fixtureRequest('InProgress')))).toEqual(['Running', 'Queued']);
+      expect(statuses(render(fixtureRequest('Succeeded')))).toEqual(['Completed', 'Completed']);
+      expect(statuses(render(fixtureRequest('Cancelled')))).toEqual(['Not run', 'Not run']);
+    });
+
+    it('marks the commands after a failure as not run, with the errors of the failed one', () => {
+      const card = render(fixtureRequest('Failed'));
+      expect(statuses(card)).toEqual(['Failed', 'Not run']);
+      expect(findText(card, 'Script execution failed with exit code 1')?.color).toBe('Attention');
+      expect(texts(card)).toContain('Skipped because an earlier command failed.');
+    });
+
+    it('shows the exit code as a good or attention badge', () => {
+      const badge = (card: AdaptiveCard) =>
+        nodes(card.body).find((node) => node.type === 'Column' && JSON.stringify(node.items).includes('Exit code'));
+      const ok = badge(render(fixtureRequest('Succeeded')));
+      expect(ok).toMatchObject({ style: 'good' });
+      expect(JSON.stringify(ok)).toContain('"Exit code 0"');
+      const failed = badge(render(fixtureRequest('Failed')));
+      expect(failed).toMatchObject({ style: 'attention' });
+      expect(JSON.stringify(failed)).toContain('"Exit code 1"');
+
+      const unknown = fixtureRequest('Succeeded');
+      unknown.progress[0]!.transcript!.exitCode = null;
+      expect(badge(render(unknown))).toMatchObject({ style: 'warning' });
+    });
+
+    it('shows the cleaned output in monospace and the errors in attention colour', () => {
+      const output = findText(render(fixtureRequest('Succeeded')), 'C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip\n51 MB');
+      expect(output).toMatchObject({ type: 'TextBlock', fontType: 'Monospace', wrap: true });
+      const errors = nodes(render(fixtureRequest('Failed')).body).find(
+        (node) => node.type === 'TextBlock' && String(node.text).startsWith('Get-Process : Cannot find'),
+      );
+      expect(errors).toMatchObject({ fontType: 'Monospace', color: 'Attention' });
+      expect(JSON.stringify(render(fixtureRequest('Succeeded')))).not.toContain('Transcript started');
+    });
+
+    it('says how much of a long output is shown', () => {
+      const long = Array.from({ length: 4000 }, (_, i) => `line ${i}`).join('\n');
+      const transcript = summariseTranscript(JSON.stringify({ exit_code: 0, script_output: long }));
+      const request = fixtureRequest('Succeeded');
+      request.progress[0] = { ...request.progress[0]!, transcript };
+      const note = texts(render(request)).find((text) => text.startsWith('Showing '));
+      expect(note).toBe(`Showing 1.5 of ${Math.round(Buffer.byteLength(long) / 1024)} KB`);
+    });
+
+    it('links downloads through the bot with the expiry time', () => {
+      const card = render(fixtureRequest('Succeeded'));
+      const containers = commandContainers(card);
+      containers.forEach((container, index) => {
+        const actionSet = (container.items as Node[]).find((item) => item.type === 'ActionSet');
+        expect(actionSet?.actions).toEqual([
+          {
+            type: 'Action.OpenUrl',
+            title: 'Download result',
+            url: `${FIXTURE_BASE_URL}/download/LR-7K3F9Q/${index}/k${index + 1}`,
+          },
+        ]);
+      });
+      expect(texts(card).filter((text) => text === 'Link expires 09:48 UTC')).toHaveLength(2);
+    });
+
+    it('builds download URLs from a base URL with a trailing slash and escapes link ids', () => {
+      const request = fixtureRequest('Succeeded');
+      request.progress[1] = { ...request.progress[1]!, link: { id: 'a/b c', expiresAt: '2024-05-14T09:48:00Z' } };
+      const card = renderRequestCard(request, fixtureOptions({ publicBaseUrl: `${FIXTURE_BASE_URL}/` }));
+      const urls = nodes(card.body).filter((node) => node.type === 'Action.OpenUrl').map((node) => node.url);
+      expect(urls).toEqual([`${FIXTURE_BASE_URL}/download/LR-7K3F9Q/0/k1`, `${FIXTURE_BASE_URL}/download/LR-7K3F9Q/1/a%2Fb%20c`]);
+    });
+
+    it('says an expired link needs a fresh one', () => {
+      const card = render(fixtureRequest('Succeeded'), 'other', new Date('2024-05-14T09:48:00Z'));
+      const note = findText(card, 'Link expired — use Get fresh link');
+      expect(note?.color).toBe('Warning');
+      expect(texts(card)).not.toContain('Link expires 09:48 UTC');
+    });
+
+    it('writes times in the requested time zone and dates other days', () => {
+      const card = renderRequestCard(
+        fixtureRequest('Succeeded'),
+        fixtureOptions({ timeZoneLabel: 'Europe/Berlin', now: new Date('2024-05-15T08:00:00Z') }),
+      );
+      expect(texts(card)).toContain('Approved by Marcus Chen at 14 May 11:05 Europe/Berlin');
+    });
+  });
+
+  describe('size', () => {
+    const bigRequest = (transcriptFor: (i: number) => CommandProgress['transcript']) => {
+      const commands = Array.from({ length: 10 }, (_, i) => ({
+        type: 'RunScript' as const,
+        scriptName: `collect-${i}.ps1`,
+        args: '-Verbose',
+      }));
+      const progress: CommandProgress[] = commands.map((_, i) => ({
+        status: 'Completed',
+        errors: [],
+        transcript: transcriptFor(i),
+        link: { id: `k${i}`, expiresAt: '2024-05-14T09:48:00Z' },
+      }));
+      return fixtureRequest('Succeeded', { commands, progress });
+    };
+    const bigOutput = (i: number) =>
+      Array.from({ length: 3700 }, (_, n) => `C:\\Users\\Public\\evidence-${i}\\file-${n}.log\t"quoted" 12345`).join('\r\n');
+
+    it('fits 10 commands of 200 KB output each into 28 KB and says the output was shortened', () => {
+      const request = bigRequest((i) =>
+        summariseTranscript(JSON.stringify({ exit_code: i % 2, script_output: bigOutput(i), script_errors: bigOutput(i) })),
+      );
+      expect(Buffer.byteLength(bigOutput(0))).toBeGreaterThan(200 * 1024);
+      for (const viewer of VIEWERS) {
+        const card = render(request, viewer);
+        expect(cardSizeBytes(card)).toBeLessThanOrEqual(MAX_CARD_BYTES);
+        expect(JSON.stringify(card)).toContain('output shortened to fit the card; download the transcript for the full text');
+        expect(commandContainers(card)).toHaveLength(10);
+        expect(nodes(card.body).filter((node) => node.type === 'Action.OpenUrl')).toHaveLength(10);
+      }
+    });
+
+    it('fits even when a caller hands over unsummarised 200 KB transcripts', () => {
+      const request = bigRequest((i) => ({
+        exitCode: 0,
+        output: bigOutput(i),
+        outputBytes: Buffer.byteLength(bigOutput(i)),
+        outputTruncated: false,
+        errors: bigOutput(i),
+        errorsBytes: Buffer.byteLength(bigOutput(i)),
+        errorsTruncated: false,
+      }));
+      const card = render(request, 'approver');
+      expect(cardSizeBytes(card)).toBeLessThanOrEqual(MAX_CARD_BYTES);
+      expect(JSON.stringify(card)).not.toContain('${');
+    });
+
+    it('leaves a card that already fits untouched', () => {
+      expect(JSON.stringify(render(fixtureRequest('Succeeded')))).not.toContain('shortened');
+    });
+  });
+});

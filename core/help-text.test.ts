@@ -1,0 +1,33 @@
+// Tests of the help and refusal replies.
+import { describe, expect, it } from 'vitest';
+import { CHAT_COMMANDS, SEQUENCE_EXAMPLE } from './commands.js';
+import { formatInvalid, helpText } from './help-text.js';
+
+describe('helpText', () => {
+  it('lists every command with its usage, example, description and aliases', () => {
+    const text = helpText();
+    for (const spec of CHAT_COMMANDS) {
+      expect(text).toContain(`\`${spec.usage}\``);
+      expect(text).toContain(`\`${spec.example}\``);
+      expect(text).toContain(spec.description);
+      for (const alias of spec.aliases ?? []) expect(text).toContain(`\`${alias}\``);
+    }
+    expect(text).toContain(`\`${SEQUENCE_EXAMPLE}\``);
+  });
+
+  it('keeps code spans balanced', () => {
+    expect((helpText().match(/`/g) ?? []).length % 2).toBe(0);
+  });
+});
+
+describe('formatInvalid', () => {
+  it('states the problem, an example and where to find more', () => {
+    expect(formatInvalid('The device name is missing.', 'run x.ps1 on desktop-test')).toBe(
+      "**I couldn't read that:** The device name is missing.\n\nTry: `run x.ps1 on desktop-test`\n\nType `help` for everything I understand.",
+    );
+  });
+
+  it('cannot be broken out of the example code span', () => {
+    expect(formatInvalid('p', 'run `x` on y')).toContain("Try: `run 'x' on y`");
+  });
+});

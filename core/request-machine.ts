@@ -1,0 +1,297 @@
+// The request lifecycle as a pure state machine: every change to a request is one event applied here.
+import type { ActionStatus, MachineAction } from '../defender/types.js';
+import {
+  type CommandProgress,
+  type CommandProgressStatus,
+  type Failure,
+  isFinal,
+  type LiveResponseRequest,
+  type Person,
+  type RequestState,
+  type ResultLink,
+  type TranscriptSummary,
+} from './request.js';
+
+export type RequestEvent =
+  | { type: 'approve'; by: Person; at: string }
+  | { type: 'reject'; by: Person; at: string; reason?: string }
+  | { type: 'expire'; at: string }
+  | { type: 'cancel'; by: Person; at: string }
+  | { type: 'cardPosted'; activityId: string }
+  | { type: 'submitStarted'; at: string }
+  | { type: 'submitted'; action: MachineAction; at: string }
+  | { type: 'submitFailed'; failure: Failure; at: string }
+  | { type: 'actionObserved'; action: MachineAction; at: string }
+  | { type: 'cancelConfirmed'; at: string }
+  | {
+      type: 'resultFetched';
+      index: number;
+      link?: ResultLink;
+      transcript?: TranscriptSummary;
+      resultError?: string;
+    }
+  | { type: 'notice'; text: string | undefined };
+
+export type TransitionError =
+  | 'AlreadyDecided'
+  | 'AlreadyFinished'
+  | 'Expired'
+  | 'NotAwaitingApproval'
+  | 'NotSubmittable'
+  | 'UnknownCommand';
+
+export type TransitionResult =
+  | { ok: true; request: LiveResponseRequest; changed: boolean }
+  | { ok: false; error: TransitionError; message: string };
+
+const ACTION_TO_STATE: Record<ActionStatus, RequestState> = {
+  Pending: 'Pending',
+  InProgress: 'InProgress',
+  Succeeded: 'Succeeded',
+  Failed: 'Failed',
+  TimeOut: 'TimeOut',
+  Cancelled: 'Cancelled',
+};
+
+const COMMAND_STATUSES: readonly CommandProgressStatus[] = ['Created', 'InProgress', 'Completed', 'Failed'];
+
+function refuse(error: TransitionError, message: string): TransitionResult {
+  return { ok: false, error, message };
+}
+
+function done(before: LiveResponseRequest, after: LiveResponseRequest): TransitionResult {
+  const changed = JSON.stringify(before) !== JSON.stringify(after);
+  return { ok: true, request: changed ? { ...after, version: before.version + 1 } : before, changed };
+}
+
+function stateLabel(state: RequestState): string {
+  return state === 'AwaitingApproval' ? 'awaiting approval' : state.toLowerCase();
+}
+
+/** Applies one event; never throws; returns the next request (version bumped when anything changed) or why not. */
+export function applyEvent(request: LiveResponseRequest, event: RequestEvent): TransitionResult {
+  switch (event.type) {
+    case 'approve':
+    case 'reject': {
+      if (request.state !== 'AwaitingApproval') {
+        if (request.decision)
+          return refuse(
+            'AlreadyDecided',
+            `${request.id} was already ${request.decision.kind} by ${request.decision.by.name}.`,
+          );
+        return refuse(
+          'NotAwaitingApproval',
+          `${request.id} is ${stateLabel(request.state)}; nothing to decide.`,
+        );
+      }
+      if (Date.parse(event.at) >= Date.parse(request.expiresAt)) {
+        return done(request, {
+          ...request,
+          state: 'Expired',
+          finishedAt: event.at,
+          progress: notRun(request.progress),
+        });
+      }
+      const approved = event.type === 'approve';
+      return done(request, {
+        ...request,
+        state: approved ? 'Approved' : 'Rejected',
+        decision: {
+          kind: approved ? 'approved' : 'rejected',
+          by: event.by,
+          at: event.at,
+          ...(event.type === 'reject' && event.reason ? { reason: event.reason } : {}),
+        },
+        ...(approved ? {} : { finishedAt: event.at, progress: notRun(request.progress) }),
+      });
+    }
+    case 'expire': {
+      if (request.state !== 'AwaitingApproval') return { ok: true, request, changed: false };
+      if (Date.parse(event.at) < Date.parse(request.expiresAt))
+        return refuse('NotAwaitingApproval', `${request.id} does not expire until ${request.expiresAt}.`);
+      return done(request, {
+        ...request,
+        state: 'Expired',
+        finishedAt: event.at,
+        progress: notRun(request.progress),
+      });
+    }
+    case 'cancel': {
+      if (isFinal(request.state))
+        return refuse('AlreadyFinished', `${request.id} already finished (${stateLabel(request.state)}).`);
+      if (request.cancellation) return { ok: true, request, changed: false };
+      // Nothing has reached Defender yet: cancelling is immediate and final.
+      if (request.state === 'AwaitingApproval' || request.state === 'Approved') {
+        return done(request, {
+          ...request,
+          state: 'Cancelled',
+          cancellation: { by: event.by, at: event.at, confirmedAt: event.at },
+          finishedAt: event.at,
+          progress: notRun(request.progress),
+        });
+      }
+      // Submitting / Pending / InProgress: a job asks Defender to cancel; the action's own status ends it.
+      return done(request, { ...request, cancellation: { by: event.by, at: event.at } });
+    }
+    case 'cardPosted':
+      return done(request, { ...request, card: { activityId: event.activityId } });
+    case 'submitStarted': {
+      if (request.state !== 'Approved' && request.state !== 'Submitting')
+        return refuse(
+          'NotSubmittable',
+          `${request.id} is ${stateLabel(request.state)}, not waiting to be submitted.`,
+        );
+      const attempts = (request.submission?.attempts ?? 0) + 1;
+      return done(request, {
+        ...request,
+        state: 'Submitting',
+        submission: { ...request.submission, attempts, lastAttemptAt: event.at },
+      });
+    }
+    case 'submitted':
+    case 'actionObserved': {
+      if (isFinal(request.state)) return { ok: true, request, changed: false };
+      if (event.type === 'submitted' && request.actionId && request.actionId !== event.action.id)
+        return refuse('NotSubmittable', `${request.id} already has Defender action ${request.actionId}.`);
+      return done(request, observeAction(request, event.action, event.at, event.type === 'submitted'));
+    }
+    case 'submitFailed': {
+      if (isFinal(request.state)) return { ok: true, request, changed: false };
+      return done(request, {
+        ...request,
+        state: 'Failed',
+        failure: event.failure,
+        finishedAt: event.at,
+        progress: notRun(request.progress),
+      });
+    }
+    case 'cancelConfirmed': {
+      if (!request.cancellation || request.cancellation.confirmedAt)
+        return { ok: true, request, changed: false };
+      return done(request, { ...request, cancellation: { ...request.cancellation, confirmedAt: event.at } });
+    }
+    case 'resultFetched': {
+      const current = request.progress[event.index];
+      if (!current) return refuse('UnknownCommand', `${request.id} has no command ${event.index + 1}.`);
+      const next: CommandProgress = { ...current };
+      if (event.link) next.link = event.link;
+      if (event.transcript) next.transcript = event.transcript;
+      if (event.resultError) next.resultError = event.resultError;
+      else if (event.link) delete next.resultError;
+      const progress = request.progress.map((p, i) => (i === event.index ? next : p));
+      return done(request, { ...request, progress });
+    }
+    case 'notice': {
+      const next = { ...request };
+      if (event.text) next.notice = event.text;
+      else delete next.notice;
+      return done(request, next);
+    }
+  }
+}
+
+function notRun(progress: CommandProgress[]): CommandProgress[] {
+  return progress.map((p) =>
+    p.status === 'Completed' || p.status === 'Failed' ? p : { ...p, status: 'NotRun' },
+  );
+}
+
+function isActionStatus(status: string): status is ActionStatus {
+  return status in ACTION_TO_STATE;
+}
+
+/** Folds a Defender machine action into the request: overall state and per-command progress. */
+function observeAction(
+  request: LiveResponseRequest,
+  action: MachineAction,
+  at: string,
+  submitted: boolean,
+): LiveResponseRequest {
+  // Unknown statuses are "not finished": keep the request where it is (but past Submitting once we have an id).
+  const state: RequestState = isActionStatus(action.status)
+    ? ACTION_TO_STATE[action.status]
+    : request.state === 'Submitting'
+      ? 'Pending'
+      : request.state;
+  const final = isFinal(state);
+  const progress = request.progress.map((current, index): CommandProgress => {
+    const command = action.commands.find((c) => c.index === index) ?? action.commands[index];
+    if (!command) return current;
+    const known = (COMMAND_STATUSES as readonly string[]).includes(command.commandStatus);
+    let status: CommandProgressStatus = known
+      ? (command.commandStatus as CommandProgressStatus)
+      : state === 'InProgress'
+        ? 'InProgress'
+        : current.status;
+    // A command that never got to run before the action ended will not run.
+    if (final && (status === 'Created' || status === 'InProgress')) status = 'NotRun';
+    const next: CommandProgress = { ...current, status, errors: command.errors ?? [] };
+    if (command.startTime) next.startedAt = command.startTime;
+    if (command.endTime) next.endedAt = command.endTime;
+    return next;
+  });
+  const next: LiveResponseRequest = {
+    ...request,
+    state,
+    actionId: action.id,
+    actionStatus: action.status,
+    progress,
+  };
+  if (submitted) next.submission = { attempts: 1, ...request.submission, submittedAt: at };
+  if (final) {
+    next.finishedAt = request.finishedAt ?? at;
+    if (state === 'Cancelled') {
+      next.cancellation = request.cancellation
+        ? { ...request.cancellation, confirmedAt: request.cancellation.confirmedAt ?? at }
+        : {
+            by: { teamsId: '', name: action.cancellationRequestor ?? 'Defender portal' },
+            at: action.cancellationDateTimeUtc ?? at,
+            confirmedAt: at,
+          };
+    }
+    if (state === 'Failed' && !request.failure) {
+      const failedCommand = action.commands.find((c) => c.commandStatus === 'Failed');
+      const message =
+        failedCommand?.errors?.join('; ') ||
+        action.troubleshootInfo ||
+        'Defender reported the action failed.';
+      next.failure = { code: 'ActionFailed', message };
+    }
+    if (state === 'TimeOut' && !request.failure) {
+      next.failure = {
+        code: 'TimeOut',
+        message: 'Defender stopped the action: a command ran past its time limit.',
+      };
+    }
+  }
+  return next;
+}
+
+/** Index of commands that completed with a result to fetch (RunScript/GetFile), not yet fetched. */
+export function commandsNeedingResults(request: LiveResponseRequest): number[] {
+  return request.commands
+    .map((command, index) => ({ command, index, progress: request.progress[index] }))
+    .filter(
+      ({ command, progress }) =>
+        command.type !== 'PutFile' &&
+        progress?.status === 'Completed' &&
+        !progress.link &&
+        !progress.resultError,
+    )
+    .map(({ index }) => index);
+}
+
+/** Commands whose results can be downloaded (for "Get fresh link"). */
+export function commandsWithResults(request: LiveResponseRequest): number[] {
+  return request.commands
+    .map((command, index) => ({ command, index, progress: request.progress[index] }))
+    .filter(({ command, progress }) => command.type !== 'PutFile' && progress?.status === 'Completed')
+    .map(({ index }) => index);
+}
+
+/** Whether the worker still has to ask Defender to cancel. */
+export function needsDefenderCancel(request: LiveResponseRequest): boolean {
+  return Boolean(
+    request.cancellation && !request.cancellation.confirmedAt && request.actionId && !isFinal(request.state),
+  );
+}

@@ -1,0 +1,59 @@
+// Defender's call budget, shared by every bot process: `runliveresponse` and the other calls have separate limits.
+import type { Rate } from '../core/durations.js';
+import type { SlidingWindowLimiter } from '../core/sliding-window-limiter.js';
+
+export type BudgetKind = 'run' | 'api';
+
+export type BudgetGrant = { ok: true } | { ok: false; waitMs: number };
+
+export class BudgetExhaustedError extends Error {
+  constructor(
+    readonly kind: BudgetKind,
+    readonly waitMs: number,
+  ) {
+    super(
+      `Defender's ${kind === 'run' ? 'live response' : 'API'} rate limit is used up for the next ${Math.ceil(waitMs / 1000)}s.`,
+    );
+    this.name = 'BudgetExhaustedError';
+  }
+}
+
+export interface DefenderBudget {
+  /** Takes one call from every window of the budget, or says how long until one is free. */
+  tryAcquire(kind: BudgetKind): Promise<BudgetGrant>;
+  /** Waits (up to maxWaitMs) for a call; throws BudgetExhaustedError when the wait would be longer. */
+  acquire(kind: BudgetKind, maxWaitMs: number): Promise<void>;
+  /** Defender answered 429: every process holds off this kind of call for retryAfterMs. */
+  backOff(kind: BudgetKind, retryAfterMs: number): Promise<void>;
+  /** Milliseconds until the earliest call of this kind could be made (0 = now). */
+  peekWait(kind: BudgetKind): Promise<number>;
+}
+
+export function createDefenderBudget(deps: {
+  limiter: SlidingWindowLimiter;
+  runRate: Rate;
+  apiRates: Rate[];
+  now: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}): DefenderBudget {
+  const { limiter } = deps;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const rates: Record<BudgetKind, Rate[]> = { run: [deps.runRate], api: deps.apiRates };
+  const key = (kind: BudgetKind) => `defender-${kind}`;
+
+  return {
+    tryAcquire: (kind) => limiter.tryAcquire(key(kind), rates[kind]),
+    async acquire(kind, maxWaitMs) {
+      const deadline = deps.now() + maxWaitMs;
+      for (;;) {
+        const grant = await limiter.tryAcquire(key(kind), rates[kind]);
+        if (grant.ok) return;
+        if (deps.now() + grant.waitMs > deadline) throw new BudgetExhaustedError(kind, grant.waitMs);
+        // A little jitter keeps processes that woke together from colliding again.
+        await sleep(grant.waitMs + Math.floor(Math.random() * 50));
+      }
+    },
+    backOff: (kind, retryAfterMs) => limiter.block(key(kind), retryAfterMs),
+    peekWait: (kind) => limiter.peekWait(key(kind), rates[kind]),
+  };
+}

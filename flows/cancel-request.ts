@@ -1,0 +1,49 @@
+// Cancel from the card or by `cancel <id>`: the requester or an approver; immediate before submission,
+// otherwise a job asks Defender to cancel and the card follows the action to its end.
+import { checkCancel } from '../core/approval-policy.js';
+import type { LiveResponseRequest } from '../core/request.js';
+import { needsDefenderCancel } from '../core/request-machine.js';
+import { actorOf } from '../core/request-store.js';
+import type { ChatTurn } from './chat-turn.js';
+import type { FlowDeps } from './handle-message.js';
+
+export type Outcome =
+  | { ok: true; request: LiveResponseRequest; message: string }
+  | { ok: false; message: string };
+
+export async function cancelRequest(
+  turn: ChatTurn,
+  requestId: string,
+  deps: Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock'>,
+): Promise<Outcome> {
+  const request = await deps.requests.get(requestId);
+  if (!request || request.tenantId !== turn.tenantId)
+    return {
+      ok: false,
+      message: `There is no request ${requestId}. Type \`status\` to list the recent requests here.`,
+    };
+  const actor = { person: turn.from, tenantId: turn.tenantId, conversationId: turn.conversationId };
+  const allowed = checkCancel(request, actor, deps.policy);
+  if (!allowed.ok) {
+    await deps.requests.audit(request.id, {
+      action: 'refused',
+      actor: actorOf(turn.from),
+      detail: `cancel: ${allowed.reason}`,
+    });
+    return { ok: false, message: allowed.reason };
+  }
+  const result = await deps.requests.transition(
+    request.id,
+    { type: 'cancel', by: turn.from, at: deps.clock.nowIso() },
+    { action: 'cancel', actor: actorOf(turn.from) },
+  );
+  if (!result.ok) return { ok: false, message: result.message };
+  const next = result.request;
+  if (result.changed) await deps.scheduler.updateCard(next.id, next.version);
+  if (needsDefenderCancel(next)) await deps.scheduler.cancel(next.id, next.version);
+  const message =
+    next.state === 'Cancelled'
+      ? `${next.id} is cancelled. Nothing was sent to the device.`
+      : `Cancelling ${next.id}: asking Defender to stop it on \`${next.device.computerDnsName}\`. The card shows when it has stopped.`;
+  return { ok: true, request: next, message };
+}

@@ -1,0 +1,157 @@
+// A click on a card (or Teams asking for a user's view): checked against Redis and the policy, answered at once.
+// No Defender call happens here: approval enqueues the submission, fresh links enqueue a job.
+import {
+  CARD_VERBS,
+  type CardVerb,
+  REJECT_REASON_INPUT_ID,
+  REJECT_REASON_MAX_LENGTH,
+} from '../cards/card-verbs.js';
+import { type AdaptiveCard, type CardViewer, renderRequestCard } from '../cards/request-card.js';
+import { checkDecision, checkView, isApprover, samePerson } from '../core/approval-policy.js';
+import { isFinal, type LiveResponseRequest, type Person } from '../core/request.js';
+import { normaliseRequestId } from '../core/request-id.js';
+import { actorOf } from '../core/request-store.js';
+import { cancelRequest } from './cancel-request.js';
+import type { ChatTurn } from './chat-turn.js';
+import type { FlowDeps } from './handle-message.js';
+
+export type ActionReply = { kind: 'card'; card: AdaptiveCard } | { kind: 'message'; text: string };
+
+type ActionDeps = Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock' | 'logger' | 'publicBaseUrl'>;
+
+/** Fills in the clicker's UPN when the policy names approvers by UPN and the object id alone did not match. */
+async function identify(turn: ChatTurn, deps: ActionDeps): Promise<Person> {
+  const person = turn.from;
+  if (isApprover(person, deps.policy) || person.upn || !deps.policy.approvers.some((a) => a.includes('@')))
+    return person;
+  const member = await turn.lookupMember(person.teamsId).catch(() => null);
+  return member?.upn ? { ...person, upn: member.upn } : person;
+}
+
+function viewerOf(request: LiveResponseRequest, person: Person, deps: ActionDeps): CardViewer {
+  const approver = isApprover(person, deps.policy);
+  const requester = samePerson(person, request.requester);
+  if (approver && (!requester || deps.policy.allowSelfApproval)) return 'approver';
+  if (requester) return 'requester';
+  return 'other';
+}
+
+async function view(
+  request: LiveResponseRequest,
+  viewer: CardViewer,
+  deps: ActionDeps,
+): Promise<AdaptiveCard> {
+  const queuePosition = (await deps.requests.queuePosition(request.id)) ?? undefined;
+  return renderRequestCard(request, {
+    viewer,
+    now: new Date(deps.clock.now()),
+    publicBaseUrl: deps.publicBaseUrl,
+    ...(queuePosition ? { queuePosition } : {}),
+  });
+}
+
+function cleanReason(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point.
+  const text = value
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .trim()
+    .slice(0, REJECT_REASON_MAX_LENGTH);
+  return text || undefined;
+}
+
+export async function handleCardAction(
+  turn: ChatTurn,
+  verb: CardVerb,
+  data: Record<string, unknown>,
+  deps: ActionDeps,
+): Promise<ActionReply> {
+  const requestId = typeof data.requestId === 'string' ? normaliseRequestId(data.requestId) : undefined;
+  const request = requestId ? await deps.requests.get(requestId) : null;
+  if (!request) {
+    deps.logger.warn(
+      { verb, requestId: String(data.requestId).slice(0, 40), from: turn.from.aadObjectId },
+      'card action for an unknown request',
+    );
+    return { kind: 'message', text: 'This card refers to a request I do not know. Nothing was done.' };
+  }
+  const person = await identify(turn, deps);
+  const actor = { person, tenantId: turn.tenantId, conversationId: turn.conversationId };
+  const refuse = async (reason: string): Promise<ActionReply> => {
+    await deps.requests.audit(request.id, {
+      action: 'refused',
+      actor: actorOf(person),
+      detail: `${verb}: ${reason}`,
+    });
+    return { kind: 'message', text: reason };
+  };
+  const seen = checkView(request, actor, deps.policy);
+  if (!seen.ok) return refuse(seen.reason);
+
+  switch (verb) {
+    case CARD_VERBS.refresh:
+      return { kind: 'card', card: await view(request, viewerOf(request, person, deps), deps) };
+
+    case CARD_VERBS.approve:
+    case CARD_VERBS.reject: {
+      const allowed = checkDecision(request, actor, deps.policy);
+      if (!allowed.ok) return refuse(allowed.reason);
+      const approve = verb === CARD_VERBS.approve;
+      const reason = approve ? undefined : cleanReason(data[REJECT_REASON_INPUT_ID]);
+      const at = deps.clock.nowIso();
+      const result = await deps.requests.transition(
+        request.id,
+        approve
+          ? { type: 'approve', by: person, at }
+          : { type: 'reject', by: person, at, ...(reason ? { reason } : {}) },
+        {
+          action: approve ? 'approved' : 'rejected',
+          actor: actorOf(person),
+          ...(reason ? { detail: reason } : {}),
+        },
+      );
+      if (!result.ok) {
+        const current = (await deps.requests.get(request.id)) ?? request;
+        await deps.requests.audit(request.id, {
+          action: 'refused',
+          actor: actorOf(person),
+          detail: `${verb}: ${result.message}`,
+        });
+        return {
+          kind: 'card',
+          card: await view({ ...current, notice: result.message }, viewerOf(current, person, deps), deps),
+        };
+      }
+      const next = result.request;
+      if (next.state === 'Approved') await deps.scheduler.submit(next.id);
+      await deps.scheduler.updateCard(next.id, next.version);
+      return { kind: 'card', card: await view(next, viewerOf(next, person, deps), deps) };
+    }
+
+    case CARD_VERBS.cancel: {
+      const outcome = await cancelRequest({ ...turn, from: person }, request.id, deps);
+      if (!outcome.ok) return { kind: 'message', text: outcome.message };
+      return {
+        kind: 'card',
+        card: await view(outcome.request, viewerOf(outcome.request, person, deps), deps),
+      };
+    }
+
+    case CARD_VERBS.freshLinks: {
+      if (!request.actionId) return { kind: 'message', text: `${request.id} has no results yet.` };
+      const noticed = await deps.requests.transition(request.id, {
+        type: 'notice',
+        text: `Fetching fresh download links (asked by ${person.name})…`,
+      });
+      await deps.requests.audit(request.id, { action: 'fresh-links', actor: actorOf(person) });
+      await deps.scheduler.freshLinks(request.id, deps.clock.now());
+      const next = noticed.ok ? noticed.request : request;
+      if (noticed.ok && noticed.changed) await deps.scheduler.updateCard(next.id, next.version);
+      return { kind: 'card', card: await view(next, viewerOf(next, person, deps), deps) };
+    }
+  }
+  return {
+    kind: 'message',
+    text: isFinal(request.state) ? `${request.id} has finished.` : 'Unknown action.',
+  };
+}

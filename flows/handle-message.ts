@@ -1,0 +1,184 @@
+// A message to the bot: parse it, then answer help/scripts/status/cancel, or pre-flight a request and post its card.
+import type { Logger } from 'pino';
+import { type AdaptiveCard, renderRequestCard } from '../cards/request-card.js';
+import type { ApprovalPolicy } from '../core/approval-policy.js';
+import { isTenantAllowed } from '../core/approval-policy.js';
+import type { Clock } from '../core/clock.js';
+import { describeCommand } from '../core/commands.js';
+import { formatDuration } from '../core/durations.js';
+import { formatInvalid, helpText } from '../core/help-text.js';
+import { newRequest } from '../core/new-request.js';
+import { type ParsedMessage, parseMessage } from '../core/parse-message.js';
+import type { LiveResponseRequest, Person } from '../core/request.js';
+import { newRequestId } from '../core/request-id.js';
+import type { RequestStore } from '../core/request-store.js';
+import { actorOf } from '../core/request-store.js';
+import { BudgetExhaustedError } from '../defender/defender-budget.js';
+import type { DefenderApi } from '../defender/defender-client.js';
+import { DefenderApiError } from '../defender/defender-errors.js';
+import type { LibraryFile } from '../defender/types.js';
+import type { JobScheduler } from '../jobs/job-scheduler.js';
+import { cancelRequest } from './cancel-request.js';
+import type { ChatTurn } from './chat-turn.js';
+import { checkLibrary, checkNotBusy, deviceFacts, resolveDevice } from './preflight.js';
+
+export interface FlowDeps {
+  requests: RequestStore;
+  /** Budgeted Defender client for use inside a Teams turn (short waits only). */
+  defender: DefenderApi;
+  /** The live response library (cached). */
+  library: () => Promise<LibraryFile[]>;
+  scheduler: JobScheduler;
+  policy: ApprovalPolicy;
+  clock: Clock;
+  logger: Logger;
+  approvalTimeoutMs: number;
+  publicBaseUrl: string;
+}
+
+export async function handleMessage(turn: ChatTurn, text: string, deps: FlowDeps): Promise<void> {
+  if (!isTenantAllowed(turn.tenantId, deps.policy)) {
+    await turn.reply('This bot is not enabled for your organisation.');
+    return;
+  }
+  const parsed = parseMessage(text);
+  try {
+    await route(turn, parsed, deps);
+  } catch (error) {
+    await turn.reply(explainFailure(error));
+    if (!(error instanceof DefenderApiError) && !(error instanceof BudgetExhaustedError)) throw error;
+  }
+}
+
+/** Known failures in words a responder can act on; nothing reached the device in any of them. */
+export function explainFailure(error: unknown): string {
+  if (error instanceof BudgetExhaustedError)
+    return `Defender's API rate limit is used up right now; try again in ${formatDuration(error.waitMs)}. Nothing was sent to the device.`;
+  if (error instanceof DefenderApiError) {
+    if (error.kind === 'unauthorized')
+      return 'Defender refused the bot’s credentials. An admin should check the app registration’s Defender API permissions (Machine.Read.All, Machine.LiveResponse, Library.Manage) and admin consent. Nothing was sent to the device.';
+    return `Defender did not answer as expected (${error.code || error.status || error.kind}). Nothing was sent to the device; try again in a minute.`;
+  }
+  return 'Something went wrong on my side. Nothing was sent to the device; try again, and tell the bot’s operators if it keeps happening.';
+}
+
+async function route(turn: ChatTurn, parsed: ParsedMessage, deps: FlowDeps): Promise<void> {
+  switch (parsed.kind) {
+    case 'help':
+      return turn.reply(helpText());
+    case 'invalid':
+      return turn.reply(formatInvalid(parsed.problem, parsed.example));
+    case 'scripts':
+      return turn.reply(formatLibrary(await deps.library()));
+    case 'status':
+      return turn.reply(await statusText(turn, parsed.requestId, deps));
+    case 'cancel': {
+      const outcome = await cancelRequest(turn, parsed.requestId, deps);
+      return turn.reply(outcome.message);
+    }
+    case 'request':
+      return createRequest(turn, parsed, deps);
+  }
+}
+
+function formatLibrary(files: LibraryFile[]): string {
+  if (files.length === 0)
+    return 'The live response library is empty. Admins upload scripts in the Defender portal (Action center → Live response library).';
+  const lines = files
+    .slice()
+    .sort((a, b) => a.fileName.localeCompare(b.fileName))
+    .map((f) => {
+      const params = f.hasParameters ? ` — arguments: ${f.parametersDescription || 'yes'}` : '';
+      return `- \`${f.fileName}\`${f.description ? `: ${f.description}` : ''}${params}`;
+    });
+  return `**Live response library** (${files.length})\n${lines.join('\n')}\n\nRun one with e.g. \`run ${files[0]!.fileName} on <device>\`.`;
+}
+
+function statusLine(request: LiveResponseRequest): string {
+  const commands = request.commands
+    .map((c, i) => `${describeCommand(c)} (${request.progress[i]?.status ?? 'Created'})`)
+    .join(', ');
+  return `**${request.id}** — ${request.state} on \`${request.device.computerDnsName}\` — ${commands} — asked by ${request.requester.name}`;
+}
+
+async function statusText(turn: ChatTurn, requestId: string | undefined, deps: FlowDeps): Promise<string> {
+  if (requestId) {
+    const request = await deps.requests.get(requestId);
+    if (!request || request.tenantId !== turn.tenantId)
+      return `There is no request ${requestId}. Type \`status\` to list the recent requests here.`;
+    const decision = request.decision
+      ? `\n\n${request.decision.kind} by ${request.decision.by.name} at ${request.decision.at}`
+      : '';
+    const failure = request.failure ? `\n\n${request.failure.code}: ${request.failure.message}` : '';
+    return `${statusLine(request)}${decision}${failure}`;
+  }
+  const recent = await deps.requests.listByConversation(turn.conversationId, 5);
+  if (recent.length === 0)
+    return 'No live response requests here yet. Type `help` to see how to ask for one.';
+  return `**Recent requests here**\n${recent.map((r) => `- ${statusLine(r)}`).join('\n')}`;
+}
+
+async function resolveApprovers(turn: ChatTurn, deps: FlowDeps): Promise<Person[]> {
+  const found = await Promise.all(deps.policy.approvers.map((id) => turn.lookupMember(id).catch(() => null)));
+  const unique = new Map<string, Person>();
+  for (const person of found) if (person?.teamsId) unique.set(person.teamsId, person);
+  return [...unique.values()];
+}
+
+async function createRequest(
+  turn: ChatTurn,
+  parsed: Extract<ParsedMessage, { kind: 'request' }>,
+  deps: FlowDeps,
+): Promise<void> {
+  const { defender } = deps;
+  const device = await resolveDevice(defender, parsed.device);
+  if (!device.ok) return turn.reply(device.message);
+  const library = checkLibrary(parsed.commands, await deps.library());
+  if (!library.ok) return turn.reply(library.message);
+  const busy = await checkNotBusy(defender, device.value);
+  if (!busy.ok) return turn.reply(busy.message);
+
+  const approvers = await resolveApprovers(turn, deps);
+  const now = deps.clock.now();
+  let request: LiveResponseRequest | null = null;
+  for (let attempt = 0; attempt < 5 && !request; attempt++) {
+    const candidate = newRequest({
+      id: newRequestId(),
+      tenantId: turn.tenantId,
+      conversationId: turn.conversationId,
+      conversationRef: turn.conversationRef,
+      requester: turn.from,
+      device: deviceFacts(device.value),
+      commands: library.value,
+      ...(parsed.reason ? { reason: parsed.reason } : {}),
+      approvers,
+      now,
+      approvalTimeoutMs: deps.approvalTimeoutMs,
+    });
+    const detail = `${candidate.commands.map(describeCommand).join(' then ')} on ${candidate.device.computerDnsName}`;
+    if (await deps.requests.create(candidate, { action: 'requested', actor: actorOf(turn.from), detail }))
+      request = candidate;
+  }
+  if (!request) throw new Error('could not allocate a request id');
+
+  const card = renderRequestCard(request, {
+    viewer: 'other',
+    now: new Date(now),
+    publicBaseUrl: deps.publicBaseUrl,
+  });
+  const activityId = await turn.sendCard(card);
+  const posted = await deps.requests.transition(request.id, { type: 'cardPosted', activityId });
+  await deps.scheduler.expireAt(request.id, Date.parse(request.expiresAt), deps.clock.now());
+  if (approvers.length === 0)
+    await turn.reply(
+      `None of the approvers is a member of this conversation, so none of them can see ${request.id}. Ask in your incident channel or a group chat with an on-call approver.`,
+    );
+  deps.logger.info(
+    {
+      requestId: request.id,
+      machineId: request.device.machineId,
+      version: posted.ok ? posted.request.version : undefined,
+    },
+    'approval card posted',
+  );
+}

@@ -1,0 +1,52 @@
+// Asks Defender to cancel a running action, and expires approval cards that nobody decided on.
+import type { Job } from 'bullmq';
+import { needsDefenderCancel } from '../core/request-machine.js';
+import { actorOf } from '../core/request-store.js';
+import { DefenderApiError } from '../defender/defender-errors.js';
+import type { JobDeps } from './job-deps.js';
+import type { JobPayloads } from './job-names.js';
+import { observeAction } from './observe-action.js';
+
+export function createCancelProcessor(deps: JobDeps) {
+  const { requests, defender, scheduler, clock } = deps;
+  return async function cancel(job: Job<JobPayloads['cancel']>): Promise<string> {
+    const request = await requests.get(job.data.requestId);
+    if (!request || !needsDefenderCancel(request)) return 'nothing to cancel';
+    const by = request.cancellation!.by;
+    try {
+      const action = await defender.cancelMachineAction(
+        request.actionId!,
+        `[lr:${request.id}] Cancelled by ${by.name} from Teams`,
+      );
+      await observeAction(deps, request.id, action);
+    } catch (error) {
+      // Already final (cancel raced completion): the poller records how it really ended.
+      if (!(error instanceof DefenderApiError) || error.retryable) throw error;
+      await requests.audit(request.id, {
+        action: 'cancel-refused',
+        actor: actorOf(by),
+        detail: error.message,
+      });
+    }
+    const confirmed = await requests.transition(request.id, { type: 'cancelConfirmed', at: clock.nowIso() });
+    if (confirmed.ok) await scheduler.updateCard(request.id, confirmed.request.version);
+    return 'cancel sent';
+  };
+}
+
+export function createExpireProcessor(deps: JobDeps) {
+  const { requests, scheduler, clock } = deps;
+  return async function expire(job: Job<JobPayloads['expire']>): Promise<string> {
+    const result = await requests.transition(
+      job.data.requestId,
+      { type: 'expire', at: clock.nowIso() },
+      { action: 'expired', detail: 'no decision before the deadline' },
+    );
+    if (!result.ok) {
+      if (result.error === 'NotFound') return 'gone';
+      throw new Error(result.message); // clock skew: try again shortly
+    }
+    if (result.changed) await scheduler.updateCard(job.data.requestId, result.request.version);
+    return result.changed ? 'expired' : 'already decided';
+  };
+}

@@ -1,0 +1,85 @@
+// Updates a request's card in place: renders the latest state, skips identical cards, paces per Teams thread.
+import { createHash } from 'node:crypto';
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { renderRequestCard } from '../cards/request-card.js';
+import type { Clock } from '../core/clock.js';
+import type { Rate } from '../core/durations.js';
+import type { RedisKeys } from '../core/redis-keys.js';
+import type { RequestStore } from '../core/request-store.js';
+import type { SlidingWindowLimiter } from '../core/sliding-window-limiter.js';
+import { type CardPort, TeamsApiError } from './card-port.js';
+import { postpone } from './job-deps.js';
+import type { JobPayloads } from './job-names.js';
+
+export interface CardDeps {
+  requests: RequestStore;
+  teams: CardPort;
+  limiter: SlidingWindowLimiter;
+  redis: Redis;
+  keys: RedisKeys;
+  clock: Clock;
+  logger: Logger;
+  threadRates: Rate[];
+  publicBaseUrl: string;
+}
+
+/** The limiter key of a Teams thread: sends and updates in one thread share Teams' per-thread limits. */
+export function threadLimiterKey(conversationId: string): string {
+  return `teams-${conversationId}`;
+}
+
+const LOCK_MS = 30_000;
+
+export function createCardProcessor(deps: CardDeps) {
+  const { requests, teams, limiter, redis, keys, clock, logger } = deps;
+
+  return async function updateCard(job: Job<JobPayloads['updateCard']>, token?: string): Promise<string> {
+    const { requestId } = job.data;
+    // One update per request at a time, so an older render never lands after a newer one.
+    const lockKey = keys.cardLock(requestId);
+    const lockValue = `${job.id}:${token ?? ''}`;
+    if ((await redis.set(lockKey, lockValue, 'PX', LOCK_MS, 'NX')) !== 'OK')
+      await postpone(job, token, 250 + Math.random() * 250, clock.now());
+    try {
+      const request = await requests.get(requestId);
+      if (!request?.card) return 'no card yet';
+      const queuePosition = (await requests.queuePosition(requestId)) ?? undefined;
+      const card = renderRequestCard(request, {
+        viewer: 'other',
+        now: new Date(clock.now()),
+        publicBaseUrl: deps.publicBaseUrl,
+        ...(queuePosition ? { queuePosition } : {}),
+      });
+      const fingerprint = createHash('sha256').update(JSON.stringify(card)).digest('base64url');
+      if ((await redis.get(keys.cardFingerprint(requestId))) === fingerprint) return 'unchanged';
+
+      const grant = await limiter.tryAcquire(threadLimiterKey(request.conversationId), deps.threadRates);
+      if (!grant.ok) await postpone(job, token, grant.waitMs, clock.now());
+      try {
+        await teams.updateCard(request, card);
+      } catch (error) {
+        if (!(error instanceof TeamsApiError)) throw error;
+        if (error.status === 429) {
+          const wait = error.retryAfterMs ?? 2_000;
+          await limiter.block(threadLimiterKey(request.conversationId), wait);
+          await postpone(job, token, wait, clock.now());
+        }
+        if (error.retryable) throw error;
+        logger.warn({ requestId, status: error.status, err: error.message }, 'Teams refused the card update');
+        throw new UnrecoverableError(error.message);
+      }
+      await redis.set(keys.cardFingerprint(requestId), fingerprint, 'EX', 30 * 24 * 3600);
+      return `updated (${request.state}, v${request.version})`;
+    } finally {
+      // Release only our own lock.
+      await redis.eval(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+        1,
+        lockKey,
+        lockValue,
+      );
+    }
+  };
+}

@@ -1,0 +1,81 @@
+// Enqueues the bot's jobs with deterministic ids, so a repeated enqueue (a retry, a double click) is one job.
+import { type ConnectionOptions, type JobsOptions, Queue } from 'bullmq';
+import { JOB_QUEUE, type JobName, type JobPayloads, QUEUES, type QueueName } from './job-names.js';
+
+export interface JobScheduler {
+  submit(requestId: string): Promise<void>;
+  fetchResult(requestId: string, index: number): Promise<void>;
+  freshLinks(requestId: string, clickedAt: number): Promise<void>;
+  /** `tag` distinguishes cancels asked at different times (e.g. the request version). */
+  cancel(requestId: string, tag: string | number): Promise<void>;
+  expireAt(requestId: string, at: number, now: number): Promise<void>;
+  /** `tag` is what changed (usually the request version): one card job per change, coalesced by the worker. */
+  updateCard(requestId: string, tag: string | number, delayMs?: number): Promise<void>;
+  startPolling(everyMs: number): Promise<void>;
+  queues(): Queue[];
+  close(): Promise<void>;
+}
+
+/** Retry policy per job: attempts and the cap of the exponential back-off (see the `capped` strategy in workers). */
+export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
+  submit: { attempts: 25, backoff: { type: 'capped', delay: 2_000 } },
+  poll: { attempts: 1 },
+  fetchResult: { attempts: 10, backoff: { type: 'capped', delay: 2_000 } },
+  freshLinks: { attempts: 6, backoff: { type: 'capped', delay: 2_000 } },
+  cancel: { attempts: 10, backoff: { type: 'capped', delay: 2_000 } },
+  expire: { attempts: 10, backoff: { type: 'capped', delay: 2_000 } },
+  updateCard: { attempts: 20, backoff: { type: 'capped', delay: 1_000 } },
+};
+
+const KEEP = {
+  removeOnComplete: { age: 24 * 3600, count: 5_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** Fresh-link clicks within this window share one job. */
+const FRESH_LINK_WINDOW_MS = 5_000;
+
+export function createJobScheduler(deps: { connection: ConnectionOptions; prefix: string }): JobScheduler {
+  const queues = new Map<QueueName, Queue>(
+    Object.values(QUEUES).map((name) => [
+      name,
+      new Queue(name, { connection: deps.connection, prefix: deps.prefix }),
+    ]),
+  );
+
+  async function add<N extends JobName>(
+    name: N,
+    data: JobPayloads[N],
+    jobId: string,
+    extra: JobsOptions = {},
+  ) {
+    const queue = queues.get(JOB_QUEUE[name]);
+    if (!queue) throw new Error(`No queue for job ${name}`);
+    await queue.add(name, data, { ...KEEP, ...JOB_OPTIONS[name], ...extra, jobId });
+  }
+
+  return {
+    submit: (requestId) => add('submit', { requestId }, `submit-${requestId}`),
+    fetchResult: (requestId, index) =>
+      add('fetchResult', { requestId, index }, `result-${requestId}-${index}`),
+    freshLinks: (requestId, clickedAt) =>
+      add('freshLinks', { requestId }, `fresh-${requestId}-${Math.floor(clickedAt / FRESH_LINK_WINDOW_MS)}`),
+    cancel: (requestId, tag) => add('cancel', { requestId }, `cancel-${requestId}-${tag}`),
+    expireAt: (requestId, at, now) =>
+      add('expire', { requestId }, `expire-${requestId}`, { delay: Math.max(0, at - now) }),
+    updateCard: (requestId, tag, delayMs = 0) =>
+      add('updateCard', { requestId }, `card-${requestId}-${tag}`, { delay: delayMs }),
+    async startPolling(everyMs) {
+      const queue = queues.get(JOB_QUEUE.poll);
+      await queue?.upsertJobScheduler(
+        'poll-machine-actions',
+        { every: everyMs },
+        { name: 'poll', data: {}, opts: { ...JOB_OPTIONS.poll, removeOnComplete: true, removeOnFail: 100 } },
+      );
+    },
+    queues: () => [...queues.values()],
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}

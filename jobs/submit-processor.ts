@@ -1,0 +1,181 @@
+// Submits an approved request to Defender exactly once: slot and budget first, attempt recorded before the call,
+// and after any doubt (lost answer, timeout, restart) the Comment correlation tag finds the action instead of a re-send.
+import type { Job } from 'bullmq';
+import type { LiveResponseCommand } from '../core/commands.js';
+import { defenderComment } from '../core/new-request.js';
+import type { Failure, LiveResponseRequest } from '../core/request.js';
+import { findCorrelatedAction } from '../defender/defender-client.js';
+import { DefenderApiError } from '../defender/defender-errors.js';
+import type { MachineAction, RunLiveResponseBody, WireCommand } from '../defender/types.js';
+import { type JobDeps, postpone } from './job-deps.js';
+import type { JobPayloads } from './job-names.js';
+
+/** Defender can take a moment to list a just-created action; wait this long before concluding it was not created. */
+export const CREATION_GRACE_MS = 15_000;
+
+export function toWireCommand(command: LiveResponseCommand): WireCommand {
+  switch (command.type) {
+    case 'RunScript':
+      return {
+        type: 'RunScript',
+        params: [
+          { key: 'ScriptName', value: command.scriptName },
+          ...(command.args ? [{ key: 'Args' as const, value: command.args }] : []),
+        ],
+      };
+    case 'GetFile':
+      return { type: 'GetFile', params: [{ key: 'Path', value: command.path }] };
+    case 'PutFile':
+      return { type: 'PutFile', params: [{ key: 'FileName', value: command.fileName }] };
+  }
+}
+
+export function runLiveResponseBody(request: LiveResponseRequest, channelLabel: string): RunLiveResponseBody {
+  return { Commands: request.commands.map(toWireCommand), Comment: defenderComment(request, channelLabel) };
+}
+
+/** Words for a Defender refusal that will not get better by retrying. */
+function failureOf(error: DefenderApiError, request: LiveResponseRequest): Failure {
+  const device = request.device.computerDnsName;
+  switch (error.kind) {
+    case 'busy':
+      return {
+        code: 'ActiveRequestAlreadyExists',
+        message: `${device} already has a live response session running (from the portal or another tool). Ask again when it has finished.`,
+      };
+    case 'disallowed':
+      return {
+        code: 'DisallowedOperation',
+        message: `Defender does not allow live response on ${device}: its device group has no automation level or live response is turned off. An admin must change the device group settings.`,
+      };
+    case 'notFound':
+      return {
+        code: 'MachineNotFound',
+        message: `Defender no longer knows ${device} (${request.device.machineId}).`,
+      };
+    case 'unauthorized':
+      return {
+        code: error.code || 'Unauthorized',
+        message:
+          'Defender refused the bot’s credentials: check the app’s Machine.LiveResponse permission and admin consent.',
+      };
+    default:
+      return {
+        code: error.code || 'InvalidRequest',
+        message: `Defender refused the request: ${error.message}`,
+      };
+  }
+}
+
+export function createSubmitProcessor(deps: JobDeps) {
+  const { requests, defender, budget, sessions, scheduler, clock, logger } = deps;
+
+  async function recordSubmitted(request: LiveResponseRequest, action: MachineAction): Promise<void> {
+    const result = await requests.transition(
+      request.id,
+      { type: 'submitted', action, at: clock.nowIso() },
+      { action: 'submitted', detail: `Defender action ${action.id}` },
+    );
+    if (result.ok) {
+      await scheduler.updateCard(request.id, result.request.version);
+      if (result.request.cancellation && !result.request.cancellation.confirmedAt)
+        await scheduler.cancel(request.id, result.request.version);
+    }
+  }
+
+  async function fail(request: LiveResponseRequest, failure: Failure): Promise<void> {
+    await sessions.release(request.id);
+    const result = await requests.transition(
+      request.id,
+      { type: 'submitFailed', failure, at: clock.nowIso() },
+      { action: 'failed', detail: `${failure.code}: ${failure.message}` },
+    );
+    if (result.ok) await scheduler.updateCard(request.id, result.request.version);
+  }
+
+  /** Looks for the action a previous attempt may have created. */
+  async function findPrevious(request: LiveResponseRequest): Promise<MachineAction | null> {
+    const since = new Date(Date.parse(request.decision?.at ?? request.createdAt) - 60_000).toISOString();
+    const actions = await defender.listMachineActions({
+      machineId: request.device.machineId,
+      type: 'LiveResponse',
+      createdSince: since,
+    });
+    return findCorrelatedAction(actions, request.id) ?? null;
+  }
+
+  return async function submit(job: Job<JobPayloads['submit']>, token?: string): Promise<string> {
+    const request = await requests.get(job.data.requestId);
+    if (!request) return 'unknown request';
+    if (request.actionId) return `already submitted as ${request.actionId}`;
+    if (request.state !== 'Approved' && request.state !== 'Submitting')
+      return `nothing to do (${request.state})`;
+    const log = logger.child({ requestId: request.id, jobId: job.id });
+
+    // A previous attempt got as far as calling Defender: find its action rather than sending again.
+    if (request.state === 'Submitting' && request.submission?.lastAttemptAt) {
+      const sinceAttempt = clock.now() - Date.parse(request.submission.lastAttemptAt);
+      if (sinceAttempt < CREATION_GRACE_MS)
+        await postpone(job, token, CREATION_GRACE_MS - sinceAttempt, clock.now());
+      const previous = await findPrevious(request);
+      if (previous) {
+        log.info({ actionId: previous.id }, 'found the action of an earlier attempt; not sending again');
+        await recordSubmitted(request, previous);
+        return `recovered ${previous.id}`;
+      }
+    }
+
+    const slot = await sessions.claim(request.id, request.device.machineId);
+    if (!slot.ok) {
+      const notice =
+        slot.reason === 'sessionsFull'
+          ? `Queued: all ${slot.inUse} live response sessions are in use.`
+          : `Queued: waiting for ${slot.heldBy} on the same device to finish.`;
+      const noted = await requests.transition(request.id, { type: 'notice', text: notice });
+      if (noted.ok && noted.changed) await scheduler.updateCard(request.id, noted.request.version);
+      await postpone(job, token, deps.settings.pollIntervalMs, clock.now());
+    }
+
+    const grant = await budget.tryAcquire('run');
+    if (!grant.ok) await postpone(job, token, grant.waitMs, clock.now());
+
+    // Record the attempt before the call: if the process dies mid-call, the next attempt looks before sending.
+    const started = await requests.transition(request.id, { type: 'submitStarted', at: clock.nowIso() });
+    if (!started.ok) {
+      await sessions.release(request.id);
+      return `not submitted: ${started.message}`;
+    }
+    const current = started.request;
+    if (current.notice) await requests.transition(request.id, { type: 'notice', text: undefined });
+    try {
+      const action = await defender.runLiveResponse(
+        current.device.machineId,
+        runLiveResponseBody(current, deps.settings.channelLabel(current.conversationId)),
+      );
+      log.info({ actionId: action.id }, 'submitted live response');
+      await recordSubmitted(current, action);
+      return `submitted ${action.id}`;
+    } catch (error) {
+      if (!(error instanceof DefenderApiError)) throw error;
+      log.warn(
+        { err: error.message, code: error.code, status: error.status, target: error.target },
+        'submit failed',
+      );
+      if (error.kind === 'throttled') {
+        await budget.backOff('run', error.retryAfterMs ?? 60_000);
+        await postpone(job, token, error.retryAfterMs ?? 60_000, clock.now());
+      }
+      if (error.retryable) throw error; // BullMQ retries; the next attempt looks for the action first.
+      if (error.kind === 'busy') {
+        // Defender may have merged this request into one it already has for the device: is it ours?
+        const mine = await findPrevious(current);
+        if (mine) {
+          await recordSubmitted(current, mine);
+          return `merged into ${mine.id}`;
+        }
+      }
+      await fail(current, failureOf(error, current));
+      return `refused: ${error.code}`;
+    }
+  };
+}
