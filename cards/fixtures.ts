@@ -151,7 +151,10 @@ const STATE_CHANGES: Record<RequestState, Partial<LiveResponseRequest>> = {
     actionId: 'b89eb834-4578-496c-8be0-03f004061435',
     actionStatus: 'TimeOut',
     finishedAt: at(24),
-    progress: [{ status: 'Failed', errors: ['Command timed out'], startedAt: at(14), endedAt: at(24) }, created()],
+    progress: [
+      { status: 'Failed', errors: ['Command timed out'], startedAt: at(14), endedAt: at(24) },
+      created(),
+    ],
   },
   Cancelled: {
     decision: approved,
@@ -162,7 +165,12 @@ const STATE_CHANGES: Record<RequestState, Partial<LiveResponseRequest>> = {
     finishedAt: at(10),
   },
   Rejected: {
-    decision: { kind: 'rejected', by: APPROVERS[1]!, at: at(7), reason: 'Collect with the EDR package instead' },
+    decision: {
+      kind: 'rejected',
+      by: APPROVERS[1]!,
+      at: at(7),
+      reason: 'Collect with the EDR package instead',
+    },
     finishedAt: at(7),
   },
   Expired: { finishedAt: at(32) },

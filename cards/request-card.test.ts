@@ -44,7 +44,11 @@ function paragraphs(card: AdaptiveCard): string[] {
   return nodes(card.body).flatMap((node) => {
     if (node.type === 'TextBlock') return [String(node.text)];
     if (node.type === 'RichTextBlock' && Array.isArray(node.inlines)) {
-      return [nodes(node.inlines).map((run) => String(run.text)).join('')];
+      return [
+        nodes(node.inlines)
+          .map((run) => String(run.text))
+          .join(''),
+      ];
     }
     return [];
   });
@@ -60,7 +64,9 @@ function topButtons(card: AdaptiveCard): Map<string, { enabled: boolean; verb: s
 }
 
 function findText(card: AdaptiveCard, text: string): Node | undefined {
-  return nodes(card.body).find((node) => (node.type === 'TextBlock' || node.type === 'TextRun') && node.text === text);
+  return nodes(card.body).find(
+    (node) => (node.type === 'TextBlock' || node.type === 'TextRun') && node.text === text,
+  );
 }
 
 /** The command containers (the ones that hold a command's header row), in order. */
@@ -110,7 +116,8 @@ describe('renderRequestCard', () => {
         const json = JSON.stringify(render(request, viewer));
         expect(json).not.toMatch(/sig=|blob\.core\.windows\.net|securitycenter|api\.security\.microsoft/i);
         for (const node of nodes(render(request, viewer))) {
-          if (node.type === 'Action.OpenUrl') expect(String(node.url)).toMatch(/^https:\/\/lr-bot\.contoso\.com\/download\//);
+          if (node.type === 'Action.OpenUrl')
+            expect(String(node.url)).toMatch(/^https:\/\/lr-bot\.contoso\.com\/download\//);
         }
       }
     });
@@ -121,13 +128,17 @@ describe('renderRequestCard', () => {
       ['approver', { Approve: true, Reject: true, Cancel: false }],
       ['requester', { Approve: false, Reject: false, Cancel: true }],
       ['other', { Approve: false, Reject: false, Cancel: false }],
-    ] as const)('while awaiting approval, the %s view has Approve/Reject/Cancel enabled as %o', (viewer, enabled) => {
-      const buttons = topButtons(render(fixtureRequest('AwaitingApproval'), viewer));
-      expect([...buttons.keys()]).toEqual(['Approve', 'Reject', 'Cancel']);
-      for (const [title, isEnabled] of Object.entries(enabled)) expect(buttons.get(title)?.enabled).toBe(isEnabled);
-      expect(buttons.get('Approve')?.node.style).toBe('positive');
-      expect(buttons.get('Reject')?.node.style).toBe('destructive');
-    });
+    ] as const)(
+      'while awaiting approval, the %s view has Approve/Reject/Cancel enabled as %o',
+      (viewer, enabled) => {
+        const buttons = topButtons(render(fixtureRequest('AwaitingApproval'), viewer));
+        expect([...buttons.keys()]).toEqual(['Approve', 'Reject', 'Cancel']);
+        for (const [title, isEnabled] of Object.entries(enabled))
+          expect(buttons.get(title)?.enabled).toBe(isEnabled);
+        expect(buttons.get('Approve')?.node.style).toBe('positive');
+        expect(buttons.get('Reject')?.node.style).toBe('destructive');
+      },
+    );
 
     it.each(RUNNING)('in %s offers Cancel to the approver and the requester only', (state) => {
       for (const viewer of VIEWERS) {
@@ -159,7 +170,11 @@ describe('renderRequestCard', () => {
     it('offers Get fresh link when fetching a result failed', () => {
       const request = fixtureRequest('InProgress', {
         progress: [
-          { status: 'Completed', errors: [], resultError: 'Defender did not return a download link; try again.' },
+          {
+            status: 'Completed',
+            errors: [],
+            resultError: 'Defender did not return a download link; try again.',
+          },
           { status: 'InProgress', errors: [] },
         ],
       });
@@ -245,7 +260,10 @@ describe('renderRequestCard', () => {
     });
 
     it('lists each user once and at most 60', () => {
-      const many: Person[] = Array.from({ length: 80 }, (_, i) => ({ teamsId: `29:approver-${i}`, name: `A ${i}` }));
+      const many: Person[] = Array.from({ length: 80 }, (_, i) => ({
+        teamsId: `29:approver-${i}`,
+        name: `A ${i}`,
+      }));
       const selfApprover = { ...REQUESTER };
       const card = render(fixtureRequest('AwaitingApproval', { approvers: [selfApprover, ...many] }));
       const userIds = card.refresh?.userIds ?? [];
@@ -284,14 +302,18 @@ describe('renderRequestCard', () => {
     });
 
     it('says a pending device may be offline', () => {
-      expect(texts(render(fixtureRequest('Pending'))).join('\n')).toMatch(/may be offline.*Defender keeps the request queued/);
+      expect(texts(render(fixtureRequest('Pending'))).join('\n')).toMatch(
+        /may be offline.*Defender keeps the request queued/,
+      );
     });
 
     it('says who rejected and why', () => {
       expect(texts(render(fixtureRequest('Rejected')))).toContain(
         'Rejected by Ana Souza: Collect with the EDR package instead',
       );
-      const noReason = fixtureRequest('Rejected', { decision: { kind: 'rejected', by: APPROVERS[1]!, at: FIXTURE_NOW.toISOString() } });
+      const noReason = fixtureRequest('Rejected', {
+        decision: { kind: 'rejected', by: APPROVERS[1]!, at: FIXTURE_NOW.toISOString() },
+      });
       expect(texts(render(noReason))).toContain('Rejected by Ana Souza');
     });
 
@@ -301,18 +323,29 @@ describe('renderRequestCard', () => {
 
     it('says who cancelled, and that a cancellation is still being confirmed', () => {
       expect(texts(render(fixtureRequest('Cancelled')))).toContain('Cancelled by Riya Patel at 09:09 UTC');
-      const pending = fixtureRequest('InProgress', { cancellation: { by: REQUESTER, at: '2024-05-14T09:19:00Z' } });
-      const line = findText(render(pending), 'Cancellation requested by Riya Patel at 09:19 UTC — waiting for Defender');
+      const pending = fixtureRequest('InProgress', {
+        cancellation: { by: REQUESTER, at: '2024-05-14T09:19:00Z' },
+      });
+      const line = findText(
+        render(pending),
+        'Cancellation requested by Riya Patel at 09:19 UTC — waiting for Defender',
+      );
       expect(line?.color).toBe('Warning');
     });
 
     it('shows a failure as code: message in attention colour', () => {
-      const line = findText(render(fixtureRequest('Failed')), 'CommandFailed: run minidump.ps1 OfficeClickToRun failed on the device.');
+      const line = findText(
+        render(fixtureRequest('Failed')),
+        'CommandFailed: run minidump.ps1 OfficeClickToRun failed on the device.',
+      );
       expect(line?.color).toBe('Attention');
     });
 
     it('shows a notice in subtle italics', () => {
-      const line = findText(render(fixtureRequest('Succeeded', { notice: 'Fetching fresh links…' })), 'Fetching fresh links…');
+      const line = findText(
+        render(fixtureRequest('Succeeded', { notice: 'Fetching fresh links…' })),
+        'Fetching fresh links…',
+      );
       expect(line).toMatchObject({ isSubtle: true, italic: true });
     });
   });
@@ -321,7 +354,11 @@ describe('renderRequestCard', () => {
     const statuses = (card: AdaptiveCard) =>
       commandContainers(card).map((container) => {
         const columns = (container.items as Node[])[0]?.columns as Node[];
-        return texts({ type: 'AdaptiveCard', version: '1.5', body: [columns[columns.length - 1] as Node & { type: string }] })[0];
+        return texts({
+          type: 'AdaptiveCard',
+          version: '1.5',
+          body: [columns[columns.length - 1] as Node & { type: string }],
+        })[0];
       });
 
     it('shows each command’s progress', () => {
@@ -341,7 +378,9 @@ describe('renderRequestCard', () => {
 
     it('shows the exit code as a good or attention badge', () => {
       const badge = (card: AdaptiveCard) =>
-        nodes(card.body).find((node) => node.type === 'Column' && JSON.stringify(node.items).includes('Exit code'));
+        nodes(card.body).find(
+          (node) => node.type === 'Column' && JSON.stringify(node.items).includes('Exit code'),
+        );
       const ok = badge(render(fixtureRequest('Succeeded')));
       expect(ok).toMatchObject({ style: 'good' });
       expect(JSON.stringify(ok)).toContain('"Exit code 0"');
@@ -355,7 +394,10 @@ describe('renderRequestCard', () => {
     });
 
     it('shows the cleaned output in monospace and the errors in attention colour', () => {
-      const output = findText(render(fixtureRequest('Succeeded')), 'C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip\n51 MB');
+      const output = findText(
+        render(fixtureRequest('Succeeded')),
+        'C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip\n51 MB',
+      );
       expect(output).toMatchObject({ type: 'TextBlock', fontType: 'Monospace', wrap: true });
       const errors = nodes(render(fixtureRequest('Failed')).body).find(
         (node) => node.type === 'TextBlock' && String(node.text).startsWith('Get-Process : Cannot find'),
@@ -391,10 +433,18 @@ describe('renderRequestCard', () => {
 
     it('builds download URLs from a base URL with a trailing slash and escapes link ids', () => {
       const request = fixtureRequest('Succeeded');
-      request.progress[1] = { ...request.progress[1]!, link: { id: 'a/b c', expiresAt: '2024-05-14T09:48:00Z' } };
+      request.progress[1] = {
+        ...request.progress[1]!,
+        link: { id: 'a/b c', expiresAt: '2024-05-14T09:48:00Z' },
+      };
       const card = renderRequestCard(request, fixtureOptions({ publicBaseUrl: `${FIXTURE_BASE_URL}/` }));
-      const urls = nodes(card.body).filter((node) => node.type === 'Action.OpenUrl').map((node) => node.url);
-      expect(urls).toEqual([`${FIXTURE_BASE_URL}/download/LR-7K3F9Q/0/k1`, `${FIXTURE_BASE_URL}/download/LR-7K3F9Q/1/a%2Fb%20c`]);
+      const urls = nodes(card.body)
+        .filter((node) => node.type === 'Action.OpenUrl')
+        .map((node) => node.url);
+      expect(urls).toEqual([
+        `${FIXTURE_BASE_URL}/download/LR-7K3F9Q/0/k1`,
+        `${FIXTURE_BASE_URL}/download/LR-7K3F9Q/1/a%2Fb%20c`,
+      ]);
     });
 
     it('says an expired link needs a fresh one', () => {
@@ -429,17 +479,24 @@ describe('renderRequestCard', () => {
       return fixtureRequest('Succeeded', { commands, progress });
     };
     const bigOutput = (i: number) =>
-      Array.from({ length: 3700 }, (_, n) => `C:\\Users\\Public\\evidence-${i}\\file-${n}.log\t"quoted" 12345`).join('\r\n');
+      Array.from(
+        { length: 3700 },
+        (_, n) => `C:\\Users\\Public\\evidence-${i}\\file-${n}.log\t"quoted" 12345`,
+      ).join('\r\n');
 
     it('fits 10 commands of 200 KB output each into 28 KB and says the output was shortened', () => {
       const request = bigRequest((i) =>
-        summariseTranscript(JSON.stringify({ exit_code: i % 2, script_output: bigOutput(i), script_errors: bigOutput(i) })),
+        summariseTranscript(
+          JSON.stringify({ exit_code: i % 2, script_output: bigOutput(i), script_errors: bigOutput(i) }),
+        ),
       );
       expect(Buffer.byteLength(bigOutput(0))).toBeGreaterThan(200 * 1024);
       for (const viewer of VIEWERS) {
         const card = render(request, viewer);
         expect(cardSizeBytes(card)).toBeLessThanOrEqual(MAX_CARD_BYTES);
-        expect(JSON.stringify(card)).toContain('output shortened to fit the card; download the transcript for the full text');
+        expect(JSON.stringify(card)).toContain(
+          'output shortened to fit the card; download the transcript for the full text',
+        );
         expect(commandContainers(card)).toHaveLength(10);
         expect(nodes(card.body).filter((node) => node.type === 'Action.OpenUrl')).toHaveLength(10);
       }

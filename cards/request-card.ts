@@ -11,11 +11,11 @@ import {
   loadCardTemplate,
   type MentionEntity,
 } from './adaptive-card.js';
-import { CARD_VERBS, REJECT_REASON_INPUT_ID, REJECT_REASON_MAX_LENGTH } from './card-verbs.js';
 import { type CardClock, createCardClock } from './card-time.js';
+import { CARD_VERBS, REJECT_REASON_INPUT_ID, REJECT_REASON_MAX_LENGTH } from './card-verbs.js';
 
-export { cardSizeBytes, MAX_CARD_BYTES } from './adaptive-card.js';
 export type { AdaptiveCard } from './adaptive-card.js';
+export { cardSizeBytes, MAX_CARD_BYTES } from './adaptive-card.js';
 
 /** Whose view of the card to render; Teams' refresh asks for each approver's and the requester's own. */
 export type CardViewer = 'approver' | 'requester' | 'other';
@@ -136,10 +136,34 @@ export const CARD_BUDGETS: readonly CardBudget[] = [
     freeTextChars: 1000,
     maxCommands: 50,
   },
-  { outputChars: 1000, transcriptErrorsChars: 500, commandErrorsChars: 600, freeTextChars: 600, maxCommands: 50 },
-  { outputChars: 600, transcriptErrorsChars: 300, commandErrorsChars: 400, freeTextChars: 400, maxCommands: 50 },
-  { outputChars: 300, transcriptErrorsChars: 200, commandErrorsChars: 300, freeTextChars: 300, maxCommands: 50 },
-  { outputChars: 120, transcriptErrorsChars: 100, commandErrorsChars: 200, freeTextChars: 200, maxCommands: 50 },
+  {
+    outputChars: 1000,
+    transcriptErrorsChars: 500,
+    commandErrorsChars: 600,
+    freeTextChars: 600,
+    maxCommands: 50,
+  },
+  {
+    outputChars: 600,
+    transcriptErrorsChars: 300,
+    commandErrorsChars: 400,
+    freeTextChars: 400,
+    maxCommands: 50,
+  },
+  {
+    outputChars: 300,
+    transcriptErrorsChars: 200,
+    commandErrorsChars: 300,
+    freeTextChars: 300,
+    maxCommands: 50,
+  },
+  {
+    outputChars: 120,
+    transcriptErrorsChars: 100,
+    commandErrorsChars: 200,
+    freeTextChars: 200,
+    maxCommands: 50,
+  },
   { outputChars: 0, transcriptErrorsChars: 0, commandErrorsChars: 150, freeTextChars: 150, maxCommands: 30 },
   { outputChars: 0, transcriptErrorsChars: 0, commandErrorsChars: 80, freeTextChars: 100, maxCommands: 15 },
 ];
@@ -298,7 +322,10 @@ function statusLines(
     lines.push(
       state === 'Cancelled' || cancellation.confirmedAt
         ? line(`Cancelled by ${name(cancellation.by)} at ${at}`)
-        : line(`Cancellation requested by ${name(cancellation.by)} at ${at} — waiting for Defender`, 'warning'),
+        : line(
+            `Cancellation requested by ${name(cancellation.by)} at ${at} — waiting for Defender`,
+            'warning',
+          ),
     );
   } else if (state === 'Cancelled') {
     lines.push(line('Cancelled in Defender'));
@@ -395,7 +422,8 @@ function commandView(
     Object.assign(view, {
       hasTranscript: true,
       exitCodeText: transcript.exitCode === null ? 'Exit code unknown' : `Exit code ${transcript.exitCode}`,
-      exitCodeStyle: transcript.exitCode === null ? 'warning' : transcript.exitCode === 0 ? 'good' : 'attention',
+      exitCodeStyle:
+        transcript.exitCode === null ? 'warning' : transcript.exitCode === 0 ? 'good' : 'attention',
       hasOutput: output.text !== '',
       output: output.text,
       hasEmptyOutputNote: transcript.output === '' && transcript.errors === '',
@@ -412,7 +440,9 @@ function commandView(
     Object.assign(view, {
       hasLink: true,
       downloadUrl: downloadUrl(options.publicBaseUrl, request.id, index, progress.link.id),
-      linkNote: expired ? 'Link expired — use Get fresh link' : `Link expires ${clock.format(progress.link.expiresAt)}`,
+      linkNote: expired
+        ? 'Link expired — use Get fresh link'
+        : `Link expires ${clock.format(progress.link.expiresAt)}`,
       linkNoteColor: expired ? 'Warning' : 'Default',
       linkNoteSubtle: !expired,
     } satisfies Partial<CommandView>);
@@ -428,7 +458,11 @@ interface CommandStatusView {
   note: string;
 }
 
-function commandStatus(request: LiveResponseRequest, index: number, progress: CommandProgress): CommandStatusView {
+function commandStatus(
+  request: LiveResponseRequest,
+  index: number,
+  progress: CommandProgress,
+): CommandStatusView {
   const { state } = request;
   const final = isFinal(state);
   switch (progress.status) {
@@ -443,8 +477,10 @@ function commandStatus(request: LiveResponseRequest, index: number, progress: Co
     case 'NotRun':
       return { text: 'Not run', color: 'Default', subtle: true, note: notRunReason(request, index) };
     default:
-      if (final) return { text: 'Not run', color: 'Default', subtle: true, note: notRunReason(request, index) };
-      if (state === 'AwaitingApproval') return { text: 'Not started', color: 'Default', subtle: true, note: '' };
+      if (final)
+        return { text: 'Not run', color: 'Default', subtle: true, note: notRunReason(request, index) };
+      if (state === 'AwaitingApproval')
+        return { text: 'Not started', color: 'Default', subtle: true, note: '' };
       return { text: 'Queued', color: 'Default', subtle: true, note: '' };
   }
 }

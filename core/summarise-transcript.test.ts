@@ -184,7 +184,7 @@ describe('summariseTranscript', () => {
 
 describe('truncateOnLine', () => {
   it('cuts inside a line when no line ends in the second half of the budget', () => {
-    expect(truncateOnLine('short\n' + 'y'.repeat(100), 50)).toEqual({
+    expect(truncateOnLine(`short\n${'y'.repeat(100)}`, 50)).toEqual({
       text: `short\n${'y'.repeat(44)}`,
       truncated: true,
     });

@@ -17,6 +17,7 @@ export interface TruncatedText {
 }
 
 // ANSI CSI sequences (PowerShell 7 colours errors); removed whole so no "[31m" debris is left behind.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the sequence being removed.
 const ANSI_SEQUENCE = /\u001b\[[0-?]*[ -/]*[@-~]/g;
 // NUL padding and every other C0/C1 control except tab and newline; Teams shows them as boxes or drops the text.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
@@ -78,6 +79,7 @@ function parseResultFile(raw: Buffer | string): ResultFields | string {
   const text = decode(raw)
     .replace(/^\ufeff/, '')
     // The file itself can be NUL-padded after the JSON, not only the output inside it.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL padding is what is removed.
     .replace(/[\u0000\s]+$/, '')
     .trimStart();
   if (text === '') return 'the result file is empty';

@@ -52,9 +52,8 @@ async function view(
 
 function cleanReason(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point.
   const text = value
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\p{Cc}+/gu, ' ')
     .trim()
     .slice(0, REJECT_REASON_MAX_LENGTH);
   return text || undefined;

@@ -46,8 +46,14 @@ const SCENES: Scene[] = [
     file: 'in-progress.png',
     card: renderRequestCard(fixtureRequest('InProgress'), fixtureOptions({ viewer: 'requester' })),
   },
-  { file: 'succeeded.png', card: renderRequestCard(fixtureRequest('Succeeded'), fixtureOptions({ viewer: 'other' })) },
-  { file: 'failed.png', card: renderRequestCard(fixtureRequest('Failed'), fixtureOptions({ viewer: 'other' })) },
+  {
+    file: 'succeeded.png',
+    card: renderRequestCard(fixtureRequest('Succeeded'), fixtureOptions({ viewer: 'other' })),
+  },
+  {
+    file: 'failed.png',
+    card: renderRequestCard(fixtureRequest('Failed'), fixtureOptions({ viewer: 'other' })),
+  },
 ];
 
 /** The same palette for text on every container style, as Teams does in its light theme. */
@@ -99,11 +105,20 @@ const TEAMS_LIGHT_HOST_CONFIG = {
     actionAlignment: 'stretch',
   },
   factSet: {
-    title: { color: 'default', size: 'default', isSubtle: true, weight: 'default', wrap: true, maxWidth: 150 },
+    title: {
+      color: 'default',
+      size: 'default',
+      isSubtle: true,
+      weight: 'default',
+      wrap: true,
+      maxWidth: 150,
+    },
     value: { color: 'default', size: 'default', isSubtle: false, weight: 'default', wrap: true },
     spacing: 16,
   },
-  textStyles: { heading: { size: 'large', weight: 'bolder', color: 'default', isSubtle: false, fontType: 'default' } },
+  textStyles: {
+    heading: { size: 'large', weight: 'bolder', color: 'default', isSubtle: false, fontType: 'default' },
+  },
 };
 
 // Buttons and inputs are drawn by CSS, not the host config; these rules imitate Teams' Fluent controls.
@@ -155,17 +170,22 @@ const PAGE_HTML = `<!doctype html>
 <script>${PAGE_SCRIPT}</script></head>
 <body><div id="card"></div></body></html>`;
 
-type RenderInPage = (card: AdaptiveCard, hostConfig: object) => string[];
+type RenderInPage = (card: unknown, hostConfig: unknown) => string[];
 
 async function main(): Promise<void> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install it with "apt-get update && apt-get install -y chromium".`);
+    throw new Error(
+      `${CHROMIUM} is missing: install it with "apt-get update && apt-get install -y chromium".`,
+    );
   }
   mkdirSync(outputDir, { recursive: true });
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
-    const page = await browser.newPage({ viewport: { width: CARD_WIDTH_PX + 48, height: 600 }, deviceScaleFactor: 2 });
+    const page = await browser.newPage({
+      viewport: { width: CARD_WIDTH_PX + 48, height: 600 },
+      deviceScaleFactor: 2,
+    });
     await page.route('**/*', async (route) => {
       const url = route.request().url();
       if (url === `${ORIGIN}/`) return route.fulfill({ contentType: 'text/html', body: PAGE_HTML });
@@ -177,9 +197,14 @@ async function main(): Promise<void> {
     await page.goto(`${ORIGIN}/`);
 
     for (const scene of SCENES) {
+      // JSON text crosses into the page: the card's recursive JSON type is too deep for evaluate's typing.
       const problems = await page.evaluate(
-        ([card, hostConfig]) => (globalThis as unknown as { renderCard: RenderInPage }).renderCard(card, hostConfig),
-        [scene.card, TEAMS_LIGHT_HOST_CONFIG] as const,
+        ([card, hostConfig]) =>
+          (globalThis as unknown as { renderCard: RenderInPage }).renderCard(
+            JSON.parse(card),
+            JSON.parse(hostConfig),
+          ),
+        [JSON.stringify(scene.card), JSON.stringify(TEAMS_LIGHT_HOST_CONFIG)] as const,
       );
       const path = join(outputDir, scene.file);
       await page.locator('#card').screenshot({ path });
