@@ -247,7 +247,7 @@ describe('renderRequestCard', () => {
             type: 'Action.Execute',
             verb: CARD_VERBS.refresh,
             title: 'Refresh',
-            data: { requestId: 'LR-7K3F9Q' },
+            data: { requestId: 'LR-7K3F9Q', verb: CARD_VERBS.refresh },
           },
           userIds: [REQUESTER.teamsId, ...APPROVERS.map((approver) => approver.teamsId)],
         });

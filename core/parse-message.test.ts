@@ -8,7 +8,9 @@ const run = (scriptName: string, args?: string): LiveResponseCommand =>
 const getfile = (path: string): LiveResponseCommand => ({ type: 'GetFile', path });
 const putfile = (fileName: string): LiveResponseCommand => ({ type: 'PutFile', fileName });
 const request = (device: string, commands: LiveResponseCommand[], reason?: string): ParsedMessage =>
-  reason === undefined ? { kind: 'request', commands, device } : { kind: 'request', commands, device, reason };
+  reason === undefined
+    ? { kind: 'request', commands, device }
+    : { kind: 'request', commands, device, reason };
 
 const DUMP = run('minidump.ps1', 'OfficeClickToRun');
 const DUMP_FILE = getfile('C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip');
@@ -29,7 +31,10 @@ describe('parseMessage accepts', () => {
       'run minidump.ps1 OfficeClickToRun on desktop-test because suspicious Office child process',
       request('desktop-test', [DUMP], 'suspicious Office child process'),
     ],
-    ['run minidump.ps1 OfficeClickToRun on desktop-test.contoso.local', request('desktop-test.contoso.local', [DUMP])],
+    [
+      'run minidump.ps1 OfficeClickToRun on desktop-test.contoso.local',
+      request('desktop-test.contoso.local', [DUMP]),
+    ],
     [
       'run minidump.ps1 OfficeClickToRun on 1e5c3b7f0a9d8e2c4b6a1f3e5d7c9b0a2e4f6d8c',
       request('1e5c3b7f0a9d8e2c4b6a1f3e5d7c9b0a2e4f6d8c', [DUMP]),
@@ -40,22 +45,43 @@ describe('parseMessage accepts', () => {
     ['scripts', { kind: 'scripts' }],
     ['help', { kind: 'help' }],
     // getfile: from/on, quoting, paths with spaces taken whole
-    ['getfile "C:\\Program Files\\App\\app.log" from desktop-test', request('desktop-test', [getfile('C:\\Program Files\\App\\app.log')])],
-    ['getfile C:\\Program Files\\App\\app.log from desktop-test', request('desktop-test', [getfile('C:\\Program Files\\App\\app.log')])],
-    ['getfile C:\\Program Files\\App\\app.log on desktop-test', request('desktop-test', [getfile('C:\\Program Files\\App\\app.log')])],
-    ['getfile C:\\Data\\on call\\from home.txt from pc1', request('pc1', [getfile('C:\\Data\\on call\\from home.txt')])],
+    [
+      'getfile "C:\\Program Files\\App\\app.log" from desktop-test',
+      request('desktop-test', [getfile('C:\\Program Files\\App\\app.log')]),
+    ],
+    [
+      'getfile C:\\Program Files\\App\\app.log from desktop-test',
+      request('desktop-test', [getfile('C:\\Program Files\\App\\app.log')]),
+    ],
+    [
+      'getfile C:\\Program Files\\App\\app.log on desktop-test',
+      request('desktop-test', [getfile('C:\\Program Files\\App\\app.log')]),
+    ],
+    [
+      'getfile C:\\Data\\on call\\from home.txt from pc1',
+      request('pc1', [getfile('C:\\Data\\on call\\from home.txt')]),
+    ],
     ["getfile 'C:\\Program Files\\x.log' from pc1", request('pc1', [getfile('C:\\Program Files\\x.log')])],
-    ["getfile C:\\Users\\o'neil\\notes.txt from pc1", request('pc1', [getfile("C:\\Users\\o'neil\\notes.txt")])],
+    [
+      "getfile C:\\Users\\o'neil\\notes.txt from pc1",
+      request('pc1', [getfile("C:\\Users\\o'neil\\notes.txt")]),
+    ],
     ['getfile "C:\\a then b\\x;y.txt" from pc1', request('pc1', [getfile('C:\\a then b\\x;y.txt')])],
     ['getfile C:/Windows/Temp/x.zip from pc1', request('pc1', [getfile('C:\\Windows\\Temp\\x.zip')])],
-    ['getfile C:\\Program Files (x86)\\App\\a.log from pc1', request('pc1', [getfile('C:\\Program Files (x86)\\App\\a.log')])],
+    [
+      'getfile C:\\Program Files (x86)\\App\\a.log from pc1',
+      request('pc1', [getfile('C:\\Program Files (x86)\\App\\a.log')]),
+    ],
     // putfile
     ['putfile procdump64.exe on desktop-test', request('desktop-test', [putfile('procdump64.exe')])],
     ['putfile procdump64.exe on desktop-test.', request('desktop-test', [putfile('procdump64.exe')])],
     // sequences: `then` and `;`, device after each command when it is the same one
     ['run a.ps1; getfile C:\\x.txt on pc1', request('pc1', [run('a.ps1'), getfile('C:\\x.txt')])],
     ['run a.ps1;getfile C:\\x.txt from pc1', request('pc1', [run('a.ps1'), getfile('C:\\x.txt')])],
-    ['run a.ps1 on pc1 then getfile C:\\x.txt from pc1', request('pc1', [run('a.ps1'), getfile('C:\\x.txt')])],
+    [
+      'run a.ps1 on pc1 then getfile C:\\x.txt from pc1',
+      request('pc1', [run('a.ps1'), getfile('C:\\x.txt')]),
+    ],
     ['run a.ps1 on PC1; getfile C:\\x.txt on pc1', request('pc1', [run('a.ps1'), getfile('C:\\x.txt')])],
     ['run a.ps1 on pc1;', request('pc1', [run('a.ps1')])],
     [
@@ -64,7 +90,10 @@ describe('parseMessage accepts', () => {
     ],
     [
       Array.from({ length: 10 }, (_, i) => `run s${i}.ps1`).join(' then ') + ' on pc1',
-      request('pc1', Array.from({ length: 10 }, (_, i) => run(`s${i}.ps1`))),
+      request(
+        'pc1',
+        Array.from({ length: 10 }, (_, i) => run(`s${i}.ps1`)),
+      ),
     ],
     // arguments: raw text, quoted keywords, `on` inside
     ['run x.ps1 -Mode on on pc1', request('pc1', [run('x.ps1', '-Mode on')])],
@@ -73,10 +102,16 @@ describe('parseMessage accepts', () => {
     ['run check.sh --from C:\\x on pc1', request('pc1', [run('check.sh', '--from C:\\x')])],
     ['run x.ps1 -Name São on pc1', request('pc1', [run('x.ps1', '-Name São')])],
     // reasons
-    ["run x.ps1 on pc1 because it's odd; then ran (twice)", request('pc1', [run('x.ps1')], "it's odd; then ran (twice)")],
+    [
+      "run x.ps1 on pc1 because it's odd; then ran (twice)",
+      request('pc1', [run('x.ps1')], "it's odd; then ran (twice)"),
+    ],
     ['getfile C:\\x.txt from pc1 because   INC-42  ', request('pc1', [getfile('C:\\x.txt')], 'INC-42')],
     ['run x.ps1 on pc1 because bad\u0007 thing\u200b', request('pc1', [run('x.ps1')], 'bad thing')],
-    ['run x.ps1 -Note "because" on pc1 because why', request('pc1', [run('x.ps1', '-Note "because"')], 'why')],
+    [
+      'run x.ps1 -Note "because" on pc1 because why',
+      request('pc1', [run('x.ps1', '-Note "because"')], 'why'),
+    ],
     // case
     ['RUN X.PS1 On Desktop-Test', request('Desktop-Test', [run('X.PS1')])],
     ['GetFile C:\\x.txt FROM pc1 BECAUSE Why', request('pc1', [getfile('C:\\x.txt')], 'Why')],
@@ -106,7 +141,10 @@ describe('parseMessage accepts', () => {
     ],
     ['run a.ps1\r\nthen getfile C:\\x.txt\non pc1', request('pc1', [run('a.ps1'), getfile('C:\\x.txt')])],
     ['<span style="color:red">run</span> <b>a.ps1</b> on <i>pc1</i>', request('pc1', [run('a.ps1')])],
-    ['run collect.ps1 “-Path C:\\Program Files\\x” on pc1', request('pc1', [run('collect.ps1', '"-Path C:\\Program Files\\x"')])],
+    [
+      'run collect.ps1 “-Path C:\\Program Files\\x” on pc1',
+      request('pc1', [run('collect.ps1', '"-Path C:\\Program Files\\x"')]),
+    ],
     ['run x.ps1 <Name> on pc1', request('pc1', [run('x.ps1', '<Name>')])],
   ])('%s', (text, expected) => {
     expect(parseMessage(text)).toEqual(expected);
@@ -130,11 +168,15 @@ describe('parseMessage refuses', () => {
     ['only a mention', '<at>LR Bot</at>', 'empty'],
     ['only a typed mention', '@LRBot', 'empty'],
     ['100 KB of text', 'run x.ps1 '.repeat(10_000), '100000 characters'],
-    ['a cleaned message over 4000 characters', `run x.ps1 on pc1 because ${'x'.repeat(4000)}`, 'at most 4000'],
-    ['an unknown verb', 'hello there', 'I don\'t know the command `hello`'],
+    [
+      'a cleaned message over 4000 characters',
+      `run x.ps1 on pc1 because ${'x'.repeat(4000)}`,
+      'at most 4000',
+    ],
+    ['an unknown verb', 'hello there', "I don't know the command `hello`"],
     ['a typo of run', 'rnu x.ps1 on pc1', 'Did you mean `run`?'],
     ['a script without run', 'minidump.ps1 on pc1', 'write `run minidump.ps1'],
-    ['a verb in quotes', '"run" x.ps1 on pc1', 'I don\'t know'],
+    ['a verb in quotes', '"run" x.ps1 on pc1', "I don't know"],
     ['NUL in the verb', 'run\u0000 x.ps1 on pc1', '⟨U+0000⟩'],
     ['NUL in a script name', 'run x.ps1\u0000 on pc1', 'U+0000'],
     ['NUL in args', 'run x.ps1 a\u0000b on pc1', 'U+0000'],
@@ -142,11 +184,19 @@ describe('parseMessage refuses', () => {
     ['a control character in a path', 'getfile C:\\x\u0001.txt from pc1', 'U+0001'],
     ['a right-to-left override in args', 'run x.ps1 -Name \u202efdp.exe on pc1', 'U+202E'],
     ['a zero-width space in the device', 'run x.ps1 on desk\u200btop', 'U+200B'],
-    ['a Cyrillic look-alike in the device', 'run x.ps1 on dеsktop-test', /`е` \(U\+0435, Cyrillic, looks like `e`\).*did you mean `desktop-test`/],
+    [
+      'a Cyrillic look-alike in the device',
+      'run x.ps1 on dеsktop-test',
+      /`е` \(U\+0435, Cyrillic, looks like `e`\).*did you mean `desktop-test`/,
+    ],
     ['a Cyrillic о in the device', 'run x.ps1 on desktop-test.cоntoso.local', 'U+043E'],
     ['a Greek look-alike in the device', 'run x.ps1 on desktοp', 'U+03BF'],
     ['an en dash in the device', 'run x.ps1 on desktop–test', /U\+2013.*did you mean `desktop-test`/],
-    ['a Cyrillic look-alike in the script', 'run mіnidump.ps1 on pc1', /U\+0456.*did you mean `minidump.ps1`/],
+    [
+      'a Cyrillic look-alike in the script',
+      'run mіnidump.ps1 on pc1',
+      /U\+0456.*did you mean `minidump.ps1`/,
+    ],
     ['a full-width semicolon in args', 'run x.ps1 a；b on pc1', 'U+FF1B'],
     ['a full-width backslash in a path', 'getfile C:\\x＼..＼y.txt from pc1', 'U+FF3C'],
     ['a device with an underscore', 'run x.ps1 on desk_top', '`_`'],
@@ -169,7 +219,11 @@ describe('parseMessage refuses', () => {
     ['a reserved device name', 'getfile C:\\x\\con.txt from pc1', 'reserved'],
     ['a trailing dot in a path', 'getfile C:\\x\\evil.txt. from pc1', 'ends with a dot'],
     ['a path over 260 characters', `getfile ${longPath} from pc1`, '260'],
-    ...['<', '>', '|', '?', '*'].map((c): [string, string, string] => [`${c} in a path`, `getfile C:\\a${c}b.txt from pc1`, `\`${c}\``]),
+    ...['<', '>', '|', '?', '*'].map((c): [string, string, string] => [
+      `${c} in a path`,
+      `getfile C:\\a${c}b.txt from pc1`,
+      `\`${c}\``,
+    ]),
     ['two quoted paths', 'getfile "C:\\a b" "c.txt" on pc1', 'one pair of quotes'],
     ...['&', '|', '!', '$', '(', ')'].map((c): [string, string, string] => [
       `${c} in args`,
@@ -183,14 +237,22 @@ describe('parseMessage refuses', () => {
     ['an unbalanced double quote', 'run x.ps1 "abc on pc1', 'never closed'],
     ['an unbalanced single quote', "getfile 'C:\\x.txt from pc1", 'never closed'],
     ['an unbalanced quote in a later command', 'run a.ps1 then run b.ps1 -X "y on pc1', 'never closed'],
-    ['11 commands', Array.from({ length: 11 }, (_, i) => `run s${i}.ps1`).join(' then ') + ' on pc1', 'at most 10'],
+    [
+      '11 commands',
+      Array.from({ length: 11 }, (_, i) => `run s${i}.ps1`).join(' then ') + ' on pc1',
+      'at most 10',
+    ],
     ['11 commands with ;', `${'run a.ps1;'.repeat(11)} on pc1`, 'at most 10'],
     ['two devices', 'run a.ps1 on pc1 then getfile C:\\x.txt on pc2', /two devices, `pc1` and `pc2`/],
     ['two devices with ;', 'run a.ps1 on pc1; run b.ps1 on pc2', 'two devices'],
     ['because with no reason', 'run x.ps1 on pc1 because', 'needs a reason'],
     ['because with only spaces', 'run x.ps1 on pc1 because   \u0000 ', 'needs a reason'],
     ['a reason over 500 characters', `run x.ps1 on pc1 because ${'r'.repeat(501)}`, '500'],
-    ['a reason before the device', 'run x.ps1 because it is odd on pc1', '`because` must come after the device'],
+    [
+      'a reason before the device',
+      'run x.ps1 because it is odd on pc1',
+      '`because` must come after the device',
+    ],
     ['; rm -rf after the device', 'run x.ps1 on desktop-test; rm -rf', '`rm -rf` after `;`'],
     ['&& after the device', 'run x.ps1 on desktop-test && calc', 'I found `&& calc`'],
     ['| after the device', 'run x.ps1 on desktop-test | calc', 'Only the device goes there'],
@@ -211,8 +273,12 @@ describe('parseMessage refuses', () => {
     ['from with run', 'run x.ps1 from pc1', 'Use `on` with `run`'],
     ['words after the device', 'run x.ps1 on pc1 please', 'I found `please`'],
     ['a dangling then', 'run x.ps1 on pc1 then', 'Nothing follows the last `then`'],
-    ['an empty command between separators', 'run x.ps1 then ; getfile C:\\x.txt on pc1', 'no command between'],
-    ['a leading ;', '; run x.ps1 on pc1', 'I don\'t know the command `;`'],
+    [
+      'an empty command between separators',
+      'run x.ps1 then ; getfile C:\\x.txt on pc1',
+      'no command between',
+    ],
+    ['a leading ;', '; run x.ps1 on pc1', "I don't know the command `;`"],
     ['status with a bad id', 'status foo', '`foo` is not a request id'],
     ['status with a non-Crockford id', 'status LR-7K3F9U', 'not a request id'],
     ['status with a dotless ı look-alike', 'status lr-7k3f9ı', 'not a request id'],

@@ -38,11 +38,21 @@ describe('isRequestId and normaliseRequestId', () => {
     expect(normaliseRequestId('Lr-7K3f9Q')).toBe('LR-7K3F9Q');
   });
 
-  it.each(['', 'LR-7K3F9', 'LR-7K3F9QQ', 'LR-7K3F9U', 'LR-7K3F9I', 'LR-7K3F9O', 'LR-7K3F9L', 'XX-7K3F9Q', 'LR7K3F9Q', ' LR-7K3F9Q', 'lr-7k3f9ſ', 'LR-7K3F9Ｑ'])(
-    'refuses %j',
-    (id) => {
-      expect(isRequestId(id)).toBe(false);
-      expect(normaliseRequestId(id)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    'LR-7K3F9',
+    'LR-7K3F9QQ',
+    'LR-7K3F9U',
+    'LR-7K3F9I',
+    'LR-7K3F9O',
+    'LR-7K3F9L',
+    'XX-7K3F9Q',
+    'LR7K3F9Q',
+    ' LR-7K3F9Q',
+    'lr-7k3f9ſ',
+    'LR-7K3F9Ｑ',
+  ])('refuses %j', (id) => {
+    expect(isRequestId(id)).toBe(false);
+    expect(normaliseRequestId(id)).toBeUndefined();
+  });
 });

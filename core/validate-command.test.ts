@@ -58,7 +58,10 @@ describe('validateDevice', () => {
 
   it('suggests the ASCII name for a look-alike', () => {
     const checked = validateDevice('dеsktop-tеst');
-    expect(checked).toMatchObject({ ok: false, example: 'run minidump.ps1 OfficeClickToRun on desktop-test' });
+    expect(checked).toMatchObject({
+      ok: false,
+      example: 'run minidump.ps1 OfficeClickToRun on desktop-test',
+    });
   });
 
   it('tells machine ids from names', () => {
