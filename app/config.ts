@@ -136,7 +136,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((item) => item.trim())
       .filter(Boolean);
 
-  const port = integer('PORT', 1, 65535);
+  // 0 = any free port (tests).
+  const port = integer('PORT', 0, 65535);
 
   const appType = get('MicrosoftAppType');
   if (!['MultiTenant', 'SingleTenant', 'UserAssignedMSI'].includes(appType))

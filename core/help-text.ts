@@ -13,7 +13,7 @@ export function helpText(): string {
     '**What I understand**',
     lines.join('\n'),
     `**Several commands in one session:** separate them with \`then\` or \`;\` and name the device once at the end:  \n${code(SEQUENCE_EXAMPLE)}`,
-    'The device is a short name, an FQDN or a Defender machine id. Put paths and arguments with spaces in quotes. Nothing runs on a device until an approver approves it.',
+    'The device is a short name, an FQDN or a Defender machine id. Quote a path or argument that contains `then`, `;` or `because`. Nothing runs on a device until an approver approves it.',
   ].join('\n\n');
 }
 

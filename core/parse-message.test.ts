@@ -89,7 +89,7 @@ describe('parseMessage accepts', () => {
       request('pc1', [putfile('tool.exe'), run('wrap.ps1', '-Target C:\\x'), getfile('C:\\out\\result.zip')]),
     ],
     [
-      Array.from({ length: 10 }, (_, i) => `run s${i}.ps1`).join(' then ') + ' on pc1',
+      `${Array.from({ length: 10 }, (_, i) => `run s${i}.ps1`).join(' then ')} on pc1`,
       request(
         'pc1',
         Array.from({ length: 10 }, (_, i) => run(`s${i}.ps1`)),
@@ -239,7 +239,7 @@ describe('parseMessage refuses', () => {
     ['an unbalanced quote in a later command', 'run a.ps1 then run b.ps1 -X "y on pc1', 'never closed'],
     [
       '11 commands',
-      Array.from({ length: 11 }, (_, i) => `run s${i}.ps1`).join(' then ') + ' on pc1',
+      `${Array.from({ length: 11 }, (_, i) => `run s${i}.ps1`).join(' then ')} on pc1`,
       'at most 10',
     ],
     ['11 commands with ;', `${'run a.ps1;'.repeat(11)} on pc1`, 'at most 10'],
@@ -269,6 +269,7 @@ describe('parseMessage refuses', () => {
     ['getfile without a path', 'getfile from pc1', 'needs a file path'],
     ['putfile without a file', 'putfile on pc1', 'needs a library file name'],
     ['no device', 'run x.ps1', 'Which device?'],
+    ['a bare verb', 'GETFILE', '`getfile` needs more: `getfile <path> from <device>`'],
     ['on without a device', 'run x.ps1 on', 'needs the device name'],
     ['from with run', 'run x.ps1 from pc1', 'Use `on` with `run`'],
     ['words after the device', 'run x.ps1 on pc1 please', 'I found `please`'],

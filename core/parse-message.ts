@@ -53,30 +53,12 @@ function asciiLower(text: string): string {
 // Cleaning what Teams sends
 
 // Markup Teams puts around message text. Other `<...>` is left alone (it may be part of an argument).
-const BLOCK_TAGS = new Set([
-  ...[
-    'p',
-    'div',
-    'br',
-    'hr',
-    'li',
-    'ul',
-    'ol',
-    'blockquote',
-    'pre',
-    'table',
-    'thead',
-    'tbody',
-    'tr',
-    'td',
-    'th',
-  ],
-  ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'],
-]);
-const INLINE_TAGS = new Set([
-  ...['at', 'span', 'b', 'i', 'u', 's', 'em', 'strong', 'strike', 'del', 'ins', 'code', 'a', 'font'],
-  ...['sub', 'sup', 'mark', 'small', 'img', 'emoji'],
-]);
+const BLOCK_TAGS = new Set(
+  'p div br hr li ul ol blockquote pre table thead tbody tr td th h1 h2 h3 h4 h5 h6'.split(' '),
+);
+const INLINE_TAGS = new Set(
+  'at span b i u s em strong strike del ins code a font sub sup mark small img emoji'.split(' '),
+);
 // Bounded attribute text keeps each match short, so scanning stays linear on hostile input.
 const TAG = /<(\/?)([A-Za-z][A-Za-z0-9]{0,15})(?:\s[^<>]{0,500})?\/?>/y;
 const AT_CLOSE = /<\/at\s*>/gi;
@@ -97,7 +79,7 @@ const CURLY_DOUBLE_QUOTES = /[\u201c\u201d\u201e]/g;
 function stripMarkup(text: string): string {
   let out = '';
   let i = 0;
-  // Position of the next `</at>` at or after the search point (-1: none left), cached so that many
+  // The next `</at>` at or after the last search point (null: none left), cached so that many
   // unclosed `<at>` cost one scan in total.
   let atClose: { index: number; end: number } | null | undefined;
   // Whether any text came before, i.e. whether an `<at>` is still the leading mention.
@@ -132,8 +114,7 @@ function stripMarkup(text: string): string {
       if (!out.endsWith(' ')) out += ' ';
     } else if (BLOCK_TAGS.has(name)) {
       if (!out.endsWith(' ')) out += ' ';
-    }
-    else if (!INLINE_TAGS.has(name)) {
+    } else if (!INLINE_TAGS.has(name)) {
       out += tag[0];
       sawText = true;
     }
@@ -210,8 +191,9 @@ export function parseMessage(text: string): ParsedMessage {
   for (const spec of CHAT_COMMANDS) {
     if (spec.verb !== 'help' && spec.verb !== 'scripts') continue;
     const names = [spec.verb, ...(spec.aliases ?? [])];
-    if (names.includes(phrase) || names.includes(bare))
+    if (names.includes(phrase) || names.includes(bare)) {
       return spec.verb === 'help' ? { kind: 'help' } : { kind: 'scripts' };
+    }
   }
   // "help run", "help me": someone asking for help gets it.
   if (first === 'help') return { kind: 'help' };
@@ -452,16 +434,20 @@ function missingDevice(shape: Shape, text: string): Invalid {
   const n = tokens.length;
   const example = verb === 'run' ? RUN_EXAMPLE : exampleFor(verb);
   const last = tokens[n - 1]!;
-  if (n > 1 && isKeyword(last, 'on', 'from')) {
+  if (n === 1) {
+    const usage = CHAT_COMMANDS.find((spec) => spec.verb === verb)?.usage ?? verb;
+    return invalid(`\`${verb}\` needs more: \`${usage}\`.`, example);
+  }
+  if (isKeyword(last, 'on', 'from')) {
     return invalid(`\`${asciiLower(last.value)}\` at the end needs the device name after it.`, example);
   }
   const keywords = deviceKeywords(verb);
   let k = n - 1;
   while (k > 0 && !isKeyword(tokens[k], ...keywords)) k--;
   if (k > 0 && k < n - 2) {
-    const device = tokens[k + 1]!.value;
+    const deviceWords = `${asciiLower(tokens[k]!.value)} ${tokens[k + 1]!.value}`;
     return invalid(
-      `After \`${asciiLower(tokens[k]!.value)} ${device.replaceAll('`', "'")}\` I found ${showInput(rawText(text, tokens.slice(k + 2)))}. Only the device goes there; put a reason after \`because\`.`,
+      `After ${showInput(deviceWords)} I found ${showInput(rawText(text, tokens.slice(k + 2)))}. Only the device goes there; put a reason after \`because\`.`,
       `${example.replace(/ because .*$/, '')} because suspicious Office child process`,
     );
   }

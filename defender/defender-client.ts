@@ -268,10 +268,11 @@ function describeFetchFailure(error: unknown): { kind: 'timeout' | 'network'; co
     return { kind: 'timeout', code: 'Timeout', detail: 'no answer' };
   // undici reports socket problems as `TypeError: fetch failed` with the system error as the cause.
   const cause = error instanceof Error ? error.cause : undefined;
-  const code =
-    typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string'
-      ? cause.code
-      : 'NetworkError';
+  // With several addresses to try, Node wraps the per-address errors in an AggregateError.
+  const first = cause instanceof AggregateError ? cause.errors[0] : cause;
+  const codeOf = (e: unknown): string | undefined =>
+    typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+  const code = codeOf(cause) ?? codeOf(first) ?? 'NetworkError';
   const detail =
     cause instanceof Error ? cause.message : error instanceof Error ? error.message : String(error);
   return { kind: 'network', code, detail };

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DefenderApiError, parseDefenderError, parseRetryAfter } from './defender-errors.js';
 import { redactText, redactUrl } from './redact-url.js';
 
-const body = (code: string, message = 'm', target = 't-1') => JSON.stringify({ error: { code, message, target } });
+const body = (code: string, message = 'm', target = 't-1') =>
+  JSON.stringify({ error: { code, message, target } });
 
 describe('parseDefenderError', () => {
   it.each([
@@ -37,7 +38,9 @@ describe('parseDefenderError', () => {
   });
 
   it('reads Retry-After as seconds, as an HTTP date, or from retry-after-ms', () => {
-    expect(parseDefenderError(429, body('TooManyRequests'), { 'Retry-After': '12' }).retryAfterMs).toBe(12_000);
+    expect(parseDefenderError(429, body('TooManyRequests'), { 'Retry-After': '12' }).retryAfterMs).toBe(
+      12_000,
+    );
     const now = Date.parse('2024-05-01T10:00:00Z');
     expect(parseRetryAfter({ 'retry-after': 'Wed, 01 May 2024 10:00:30 GMT' }, now)).toBe(30_000);
     expect(parseRetryAfter(new Headers({ 'retry-after-ms': '1500', 'retry-after': '2' }))).toBe(1500);
@@ -48,7 +51,10 @@ describe('parseDefenderError', () => {
   it('names the call without its query string and scrubs echoed secrets', () => {
     const error = parseDefenderError(
       403,
-      body('Forbidden', 'denied for https://x.blob.core.windows.net/c/b?sv=1&sig=abc%3D and Bearer eyJabc.def'),
+      body(
+        'Forbidden',
+        'denied for https://x.blob.core.windows.net/c/b?sv=1&sig=abc%3D and Bearer eyJabc.def',
+      ),
       {},
       { method: 'GET', url: 'https://x.blob.core.windows.net/c/b?se=1&sig=SECRET' },
     );

@@ -33,7 +33,9 @@ afterEach(() => {
   sim.control.reset();
 });
 
-function provider(overrides: { clientSecret?: string; certificatePem?: string; authorityHost?: string } = {}) {
+function provider(
+  overrides: { clientSecret?: string; certificatePem?: string; authorityHost?: string } = {},
+) {
   const { clientSecret, ...rest } = overrides;
   return createMsalTokenProvider({
     tenantId: TENANT,
@@ -41,7 +43,10 @@ function provider(overrides: { clientSecret?: string; certificatePem?: string; a
     apiUrl: API,
     ...(rest.certificatePem ? {} : { clientSecret: clientSecret ?? SECRET }),
     ...rest,
-    ...createOfflineMsalSetup(sim.url, { tenantId: TENANT, ...(rest.authorityHost ? { authorityHost: rest.authorityHost } : {}) }),
+    ...createOfflineMsalSetup(sim.url, {
+      tenantId: TENANT,
+      ...(rest.authorityHost ? { authorityHost: rest.authorityHost } : {}),
+    }),
   });
 }
 const tokenCalls = () => sim.control.calls({ method: 'POST', path: /\/oauth2\/v2\.0\/token$/ });
@@ -67,7 +72,10 @@ describe('createMsalTokenProvider', () => {
 
   it('signs in at the configured authority host (GCC High)', async () => {
     const seen: string[] = [];
-    const setup = createOfflineMsalSetup(sim.url, { tenantId: TENANT, authorityHost: 'https://login.microsoftonline.us' });
+    const setup = createOfflineMsalSetup(sim.url, {
+      tenantId: TENANT,
+      authorityHost: 'https://login.microsoftonline.us',
+    });
     const spy: INetworkModule = {
       sendGetRequestAsync: (url, options) => {
         seen.push(url);
@@ -88,7 +96,9 @@ describe('createMsalTokenProvider', () => {
       networkClient: spy,
     });
     await expect(tokens.getToken()).resolves.toBe('msal-issued-token');
-    expect(seen.map((url) => url.split('?')[0])).toEqual([`https://login.microsoftonline.us/${TENANT}/oauth2/v2.0/token`]);
+    expect(seen.map((url) => url.split('?')[0])).toEqual([
+      `https://login.microsoftonline.us/${TENANT}/oauth2/v2.0/token`,
+    ]);
   });
 
   it('explains a wrong secret without repeating it', async () => {
@@ -119,7 +129,11 @@ describe('createMsalTokenProvider', () => {
   });
 
   it('falls back to a general checklist for unknown Entra ID errors', async () => {
-    sim.control.setTokenFailure({ status: 400, error: 'invalid_request', description: 'AADSTS9999999: Something new.' });
+    sim.control.setTokenFailure({
+      status: 400,
+      error: 'invalid_request',
+      description: 'AADSTS9999999: Something new.',
+    });
     const error = (await provider()
       .getToken()
       .catch((e: unknown) => e)) as TokenAcquisitionError;
@@ -146,11 +160,27 @@ describe('certificate credentials', () => {
       const cert = join(dir, 'cert.pem');
       execFileSync(
         'openssl',
-        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=lr-bot-test'],
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+          '-days',
+          '1',
+          '-subj',
+          '/CN=lr-bot-test',
+        ],
         { stdio: 'ignore' },
       );
       pem = `${readFileSync(key, 'utf8')}\n${readFileSync(cert, 'utf8')}`;
-      fingerprint = execFileSync('openssl', ['x509', '-in', cert, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' })
+      fingerprint = execFileSync('openssl', ['x509', '-in', cert, '-noout', '-fingerprint', '-sha256'], {
+        encoding: 'utf8',
+      })
         .split('=')[1]!
         .trim()
         .replaceAll(':', '')
@@ -177,8 +207,8 @@ describe('certificate credentials', () => {
   });
 
   it('refuses a PEM without a private key', () => {
-    expect(() => certificateCredential('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----')).toThrow(
-      /private key and its certificate/,
-    );
+    expect(() =>
+      certificateCredential('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'),
+    ).toThrow(/private key and its certificate/);
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { computeActionProgress, type PlannedCommand, type SimAction, toDefenderTime } from './action-progress.js';
+import {
+  computeActionProgress,
+  type PlannedCommand,
+  type SimAction,
+  toDefenderTime,
+} from './action-progress.js';
 
 const timings = { pickupDelayMs: 5_000, runScriptTimeoutMs: 600_000 };
 const T0 = Date.parse('2024-05-01T10:00:00Z');
@@ -62,7 +67,9 @@ describe('computeActionProgress', () => {
   it('stays Pending while the device is offline, and times out after the queue limit when one is set', () => {
     const a = action([command()], null);
     expect(computeActionProgress(a, T0 + 3 * 86_400_000, timings).status).toBe('Pending');
-    expect(computeActionProgress(a, T0 + 7_200_000, { ...timings, offlineQueueMs: 7_200_000 }).status).toBe('TimeOut');
+    expect(computeActionProgress(a, T0 + 7_200_000, { ...timings, offlineQueueMs: 7_200_000 }).status).toBe(
+      'TimeOut',
+    );
   });
 
   it('freezes at cancellation and stops the running command', () => {

@@ -79,9 +79,17 @@ describe('auth', () => {
     });
     const response = await fetch(`${sim.url}/tenant-1/oauth2/v2.0/token`, { method: 'POST', body: form });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ token_type: 'Bearer', expires_in: 3599, access_token: 'sim-token' });
+    expect(await response.json()).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 3599,
+      access_token: 'sim-token',
+    });
 
-    sim.control.setTokenFailure({ status: 401, error: 'invalid_client', description: 'AADSTS7000215: Invalid client secret provided.' });
+    sim.control.setTokenFailure({
+      status: 401,
+      error: 'invalid_client',
+      description: 'AADSTS7000215: Invalid client secret provided.',
+    });
     const failed = await fetch(`${sim.url}/tenant-1/oauth2/v2.0/token`, { method: 'POST', body: form });
     expect(failed.status).toBe(401);
     expect(await failed.json()).toMatchObject({ error: 'invalid_client', error_codes: [7000215] });
@@ -104,10 +112,15 @@ describe('machines', () => {
 
   it('filters with eq, startswith and or, and answers 404 when nothing matches', async () => {
     const names = async (filter: string) =>
-      ((await api(`/api/machines?$filter=${encodeURIComponent(filter)}`)).json as { value: { computerDnsName: string }[] }).value.map(
-        (m) => m.computerDnsName,
-      );
-    expect(await names("startswith(computerDnsName,'web01')")).toEqual(['web01.contoso.local', 'web01.fabrikam.local']);
+      (
+        (await api(`/api/machines?$filter=${encodeURIComponent(filter)}`)).json as {
+          value: { computerDnsName: string }[];
+        }
+      ).value.map((m) => m.computerDnsName);
+    expect(await names("startswith(computerDnsName,'web01')")).toEqual([
+      'web01.contoso.local',
+      'web01.fabrikam.local',
+    ]);
     expect(await names("computerDnsName eq 'SRV-DB01.contoso.local'")).toEqual(['srv-db01.contoso.local']);
     expect(await names(`id eq '${DESKTOP}' or computerDnsName eq 'srv-db01.contoso.local'`)).toHaveLength(2);
     const top = await api(`/api/machines?$top=2`);
@@ -131,7 +144,11 @@ describe('machines', () => {
 
 describe('runliveresponse', () => {
   it('answers 201 with a Pending action whose commands are all Created', async () => {
-    const response = await run(DESKTOP, [runScript('minidump.ps1', 'OfficeClickToRun'), getFile('C:\\x.zip')], 'why');
+    const response = await run(
+      DESKTOP,
+      [runScript('minidump.ps1', 'OfficeClickToRun'), getFile('C:\\x.zip')],
+      'why',
+    );
     expect(response.status).toBe(201);
     const action = response.json as MachineAction;
     expect(action).toMatchObject({
@@ -154,22 +171,34 @@ describe('runliveresponse', () => {
     [{ commands: [runScript('whoami.ps1')] }, 'MissingRequiredParameter'],
     [{ Commands: [] }, 'InvalidRequestBody'],
     [{ Commands: [{ Type: 'RunScript', params: [] }] }, 'MissingRequiredParameter'],
-    [{ Commands: [{ type: 'RunScript', params: [{ Key: 'ScriptName', value: 'whoami.ps1' }] }] }, 'InvalidRequestBody'],
+    [
+      { Commands: [{ type: 'RunScript', params: [{ Key: 'ScriptName', value: 'whoami.ps1' }] }] },
+      'InvalidRequestBody',
+    ],
     [{ Commands: [{ type: 'runscript', params: [] }] }, 'InvalidRequestBody'],
     [{ Commands: [{ type: 'RunScript', params: [] }] }, 'MissingRequiredParameter'],
     [{ Commands: [runScript('nope.ps1')] }, 'InvalidRequestBody'],
     [{ Commands: [runScript('collect.ps1', 'a; b')] }, 'InvalidRequestBody'],
     [{ Commands: [runScript('collect.ps1', '$(evil)')] }, 'InvalidRequestBody'],
     [{ Commands: [{ type: 'GetFile', params: [] }] }, 'MissingRequiredParameter'],
-    [{ Commands: [{ type: 'PutFile', params: [{ key: 'FileName', value: 'nope.exe' }] }] }, 'InvalidRequestBody'],
+    [
+      { Commands: [{ type: 'PutFile', params: [{ key: 'FileName', value: 'nope.exe' }] }] },
+      'InvalidRequestBody',
+    ],
   ])('refuses %j with 400 %s', async (body, code) => {
-    const response = await api(`/api/machines/${DESKTOP}/runliveresponse`, { method: 'POST', body: JSON.stringify(body) });
+    const response = await api(`/api/machines/${DESKTOP}/runliveresponse`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+    });
     expect(response.status).toBe(400);
     expect(errorCode(response.json)).toBe(code);
   });
 
   it('refuses malformed JSON, unknown devices and device groups without automation', async () => {
-    const malformed = await api(`/api/machines/${DESKTOP}/runliveresponse`, { method: 'POST', body: '{"Commands":' });
+    const malformed = await api(`/api/machines/${DESKTOP}/runliveresponse`, {
+      method: 'POST',
+      body: '{"Commands":',
+    });
     expect(errorCode(malformed.json)).toBe('InvalidRequestBody');
     expect((await run('0'.repeat(40), [runScript('whoami.ps1')])).status).toBe(404);
     const kiosk = await run(KIOSK, [runScript('whoami.ps1')]);
@@ -262,16 +291,26 @@ describe('machine action queries', () => {
     const c = await created(OFFLINE, [runScript('whoami.ps1')]);
     sim.control.advance(MINUTE);
     const ids = async (filter: string) =>
-      ((await api(`/api/machineactions?$filter=${encodeURIComponent(filter)}`)).json as { value: MachineAction[] }).value
+      (
+        (await api(`/api/machineactions?$filter=${encodeURIComponent(filter)}`)).json as {
+          value: MachineAction[];
+        }
+      ).value
         .map((x) => x.id)
         .sort();
     expect(await ids(`id in ('${a.id}','${c.id}')`)).toEqual([a.id, c.id].sort());
     expect(await ids(`id eq '${a.id}' or id eq '${b.id}'`)).toEqual([a.id, b.id].sort());
     expect(await ids(`machineId eq '${DESKTOP2}' and status eq 'Succeeded'`)).toEqual([b.id]);
-    expect(await ids(`status eq 'Pending' and type eq 'LiveResponse' and requestor eq 'LR Bot'`)).toEqual([c.id]);
+    expect(await ids(`status eq 'Pending' and type eq 'LiveResponse' and requestor eq 'LR Bot'`)).toEqual([
+      c.id,
+    ]);
     const since = new Date(sim.control.now() - 30_000).toISOString();
     expect(await ids(`creationDateTimeUtc ge ${since}`)).toEqual([]);
-    expect(await ids(`(status eq 'Pending' or status eq 'Succeeded') and creationDateTimeUtc ge '2000-01-01T00:00:00Z'`)).toHaveLength(3);
+    expect(
+      await ids(
+        `(status eq 'Pending' or status eq 'Succeeded') and creationDateTimeUtc ge '2000-01-01T00:00:00Z'`,
+      ),
+    ).toHaveLength(3);
     const top = await api('/api/machineactions?$top=1');
     expect((top.json as { value: unknown[] }).value).toHaveLength(1);
     expect((await api('/api/machineactions?$top=10001')).status).toBe(400);
@@ -328,7 +367,12 @@ describe('result links', () => {
     const blob = await fetch(url);
     expect(blob.status).toBe(200);
     const transcript = (await blob.json()) as ScriptTranscript;
-    expect(Object.keys(transcript).sort()).toEqual(['exit_code', 'script_errors', 'script_name', 'script_output']);
+    expect(Object.keys(transcript).sort()).toEqual([
+      'exit_code',
+      'script_errors',
+      'script_name',
+      'script_output',
+    ]);
     expect(transcript.script_name).toBe('minidump.ps1');
     expect(transcript.exit_code).toBe(0);
     expect(transcript.script_output).toMatch(
@@ -359,7 +403,9 @@ describe('result links', () => {
     const action = await created(DESKTOP, [runScript('fail.ps1'), getFile('C:\\windows\\TEMP\\a.txt')]);
     sim.control.advance(5 * MINUTE);
     expect((await getAction(action.id)).status).toBe('Succeeded');
-    const transcript = (await (await fetch(((await link(action.id, 0)).json as { value: string }).value)).json()) as ScriptTranscript;
+    const transcript = (await (
+      await fetch(((await link(action.id, 0)).json as { value: string }).value)
+    ).json()) as ScriptTranscript;
     expect(transcript.exit_code).toBe(1);
     expect(transcript.script_errors).toContain('Access to the path');
     const file = await fetch(((await link(action.id, 1)).json as { value: string }).value);
@@ -368,7 +414,9 @@ describe('result links', () => {
   });
 
   it('has no result for PutFile and 404s for an index out of range', async () => {
-    const action = await created(DESKTOP, [{ type: 'PutFile', params: [{ key: 'FileName', value: 'procdump64.exe' }] }]);
+    const action = await created(DESKTOP, [
+      { type: 'PutFile', params: [{ key: 'FileName', value: 'procdump64.exe' }] },
+    ]);
     sim.control.advance(MINUTE);
     const putFile = await link(action.id, 0);
     expect(putFile.status).toBe(400);
@@ -380,7 +428,9 @@ describe('result links', () => {
   it('serves about 200 KB for bigoutput.ps1', async () => {
     const action = await created(DESKTOP, [runScript('bigoutput.ps1')]);
     sim.control.advance(MINUTE);
-    const transcript = (await (await fetch(((await link(action.id, 0)).json as { value: string }).value)).json()) as ScriptTranscript;
+    const transcript = (await (
+      await fetch(((await link(action.id, 0)).json as { value: string }).value)
+    ).json()) as ScriptTranscript;
     expect(transcript.script_output.length).toBeGreaterThan(150_000);
   });
 });
@@ -434,7 +484,13 @@ describe('limits', () => {
 
 describe('fault injection and the call log', () => {
   it('answers an injected status once, with Retry-After', async () => {
-    sim.control.injectFault({ method: 'GET', path: '^/api/libraryfiles$', kind: 'status', status: 503, retryAfterSeconds: 7 });
+    sim.control.injectFault({
+      method: 'GET',
+      path: '^/api/libraryfiles$',
+      kind: 'status',
+      status: 503,
+      retryAfterSeconds: 7,
+    });
     const failed = await api('/api/libraryfiles');
     expect(failed.status).toBe(503);
     expect(failed.headers.get('retry-after')).toBe('7');
@@ -443,7 +499,9 @@ describe('fault injection and the call log', () => {
 
   it('resets the connection', async () => {
     sim.control.injectFault({ path: 'libraryfiles', kind: 'reset' });
-    await expect(fetch(`${sim.url}/api/libraryfiles`, { headers: { Authorization: 'Bearer sim-token' } })).rejects.toThrow();
+    await expect(
+      fetch(`${sim.url}/api/libraryfiles`, { headers: { Authorization: 'Bearer sim-token' } }),
+    ).rejects.toThrow();
     expect(sim.control.calls({ path: 'libraryfiles' })[0]).toMatchObject({ status: null, fault: 'reset' });
   });
 
@@ -464,8 +522,14 @@ describe('fault injection and the call log', () => {
 
   it('exposes the same control over HTTP', async () => {
     const post = (path: string, body: unknown) =>
-      fetch(`${sim.url}/_sim${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-    expect((await post('/faults', { path: 'libraryfiles', kind: 'status', status: 500, times: 2 })).status).toBe(201);
+      fetch(`${sim.url}/_sim${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect(
+      (await post('/faults', { path: 'libraryfiles', kind: 'status', status: 500, times: 2 })).status,
+    ).toBe(201);
     expect((await api('/api/libraryfiles')).status).toBe(500);
     expect((await api('/api/libraryfiles')).status).toBe(500);
     expect((await api('/api/libraryfiles')).status).toBe(200);
@@ -474,7 +538,9 @@ describe('fault injection and the call log', () => {
     const before = sim.control.now();
     await post('/advance', { ms: MINUTE });
     expect(sim.control.now()).toBeGreaterThanOrEqual(before + MINUTE);
-    const calls = (await (await fetch(`${sim.url}/_sim/calls?path=libraryfiles`)).json()) as { value: unknown[] };
+    const calls = (await (await fetch(`${sim.url}/_sim/calls?path=libraryfiles`)).json()) as {
+      value: unknown[];
+    };
     expect(calls.value).toHaveLength(3);
     expect((await post('/faults', { path: 'x', kind: 'explode' })).status).toBe(400);
   });

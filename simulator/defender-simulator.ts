@@ -104,6 +104,8 @@ export interface DefenderSimulatorOptions {
   /** Bytes collected by GetFile (before gzip). */
   getFileContent?: (path: string, machine: Machine) => Buffer;
   tokenEndpoint?: TokenEndpointOptions;
+  /** Most recent calls kept for `calls()`. Default 100000. */
+  maxCallLog?: number;
 }
 
 export interface CallRecord {
@@ -238,6 +240,7 @@ export async function startDefenderSimulator(
   const runLimiter = createSlidingWindowLimiter([limits.run]);
   const apiLimiter = createSlidingWindowLimiter(limits.api);
   let callLog: CallRecord[] = [];
+  const maxCallLog = options.maxCallLog ?? 100_000;
   let tokenFailure: TokenFailure | null = options.tokenEndpoint?.failure ?? null;
   const delayTimers = new Set<NodeJS.Timeout>();
   let baseUrl = '';
@@ -317,6 +320,8 @@ export async function startDefenderSimulator(
       realTime: Date.now(),
     };
     callLog.push(entry);
+    // Bounded, so a simulator left running for a demo does not grow without limit.
+    if (callLog.length > maxCallLog) callLog.splice(0, callLog.length - maxCallLog);
     res.locals.call = entry;
     res.on('finish', () => {
       entry.status = res.statusCode;
@@ -632,7 +637,14 @@ export async function startDefenderSimulator(
     } else {
       spec = { ...common, kind: body.kind };
     }
-    res.status(201).json({ id: control.injectFault(spec) });
+    let id: string;
+    try {
+      id = control.injectFault(spec);
+    } catch (error) {
+      sendError(res, 400, 'BadRequest', error instanceof Error ? error.message : 'Invalid fault');
+      return;
+    }
+    res.status(201).json({ id });
   });
   sim.delete('/faults', (_req, res) => {
     control.clearFaults();
@@ -654,11 +666,14 @@ export async function startDefenderSimulator(
     res.status(204).end();
   });
   sim.post('/token-failure', (req, res) => {
-    const failure = z
-      .object({ status: z.number().int(), error: z.string(), description: z.string() })
-      .nullable()
-      .parse(req.body?.failure ?? null);
-    control.setTokenFailure(failure);
+    const body = z
+      .object({
+        failure: z
+          .object({ status: z.number().int(), error: z.string(), description: z.string() })
+          .nullable(),
+      })
+      .parse(req.body);
+    control.setTokenFailure(body.failure);
     res.status(204).end();
   });
   sim.post('/reset', (_req, res) => {

@@ -4,12 +4,15 @@ import { FilterSyntaxError, matchesFilter, parseODataFilter } from './odata-filt
 const actions = [
   { id: 'a1', status: 'Pending', machineId: 'm1', creationDateTimeUtc: '2024-05-01T10:00:00.0000000Z' },
   { id: 'a2', status: 'InProgress', machineId: 'm1', creationDateTimeUtc: '2024-05-02T10:00:00.0000000Z' },
-  { id: "o'brien", status: 'Succeeded', machineId: 'm2', creationDateTimeUtc: '2024-05-03T10:00:00.0000000Z' },
+  {
+    id: "o'brien",
+    status: 'Succeeded',
+    machineId: 'm2',
+    creationDateTimeUtc: '2024-05-03T10:00:00.0000000Z',
+  },
 ];
 const select = (filter: string) =>
-  actions
-    .filter((a) => matchesFilter(parseODataFilter(filter), a, ['creationDateTimeUtc']))
-    .map((a) => a.id);
+  actions.filter((a) => matchesFilter(parseODataFilter(filter), a, ['creationDateTimeUtc'])).map((a) => a.id);
 
 describe('parseODataFilter', () => {
   it('matches id in (...) lists', () => {
@@ -18,8 +21,14 @@ describe('parseODataFilter', () => {
 
   it('combines or, and and parentheses with the usual precedence', () => {
     expect(select("status eq 'Pending' or status eq 'Succeeded'")).toEqual(['a1', "o'brien"]);
-    expect(select("machineId eq 'm1' and (status eq 'Pending' or status eq 'InProgress')")).toEqual(['a1', 'a2']);
-    expect(select("machineId eq 'm2' or machineId eq 'm1' and status eq 'Pending'")).toEqual(['a1', "o'brien"]);
+    expect(select("machineId eq 'm1' and (status eq 'Pending' or status eq 'InProgress')")).toEqual([
+      'a1',
+      'a2',
+    ]);
+    expect(select("machineId eq 'm2' or machineId eq 'm1' and status eq 'Pending'")).toEqual([
+      'a1',
+      "o'brien",
+    ]);
   });
 
   it('reads doubled single quotes inside string literals', () => {
@@ -52,6 +61,8 @@ describe('parseODataFilter', () => {
   });
 
   it('refuses properties outside the allowed list', () => {
-    expect(() => parseODataFilter("comment eq 'x'", ['id', 'status'])).toThrow(/could not find a property named 'comment'/);
+    expect(() => parseODataFilter("comment eq 'x'", ['id', 'status'])).toThrow(
+      /could not find a property named 'comment'/,
+    );
   });
 });

@@ -15,7 +15,10 @@ export interface OfflineMsalSetup {
  */
 export function createOfflineMsalSetup(
   simulatorUrl: string,
-  { tenantId, authorityHost = 'https://login.microsoftonline.com' }: { tenantId: string; authorityHost?: string },
+  {
+    tenantId,
+    authorityHost = 'https://login.microsoftonline.com',
+  }: { tenantId: string; authorityHost?: string },
 ): OfflineMsalSetup {
   const host = new URL(authorityHost).host;
   const authority = `https://${host}/${tenantId}`;

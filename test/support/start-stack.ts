@@ -1,0 +1,101 @@
+// Starts the whole bot for an integration test: Defender simulator and fake Teams over HTTP, the bot's HTTP server
+// and workers in this process, real Redis under a key prefix of its own (removed afterwards).
+import { Redis } from 'ioredis';
+import { readConfig } from '../../app/config.js';
+import { createLogger } from '../../app/logger.js';
+import { type RunningApp, startApp } from '../../app/start-app.js';
+import {
+  type DefenderSimulator,
+  type DefenderSimulatorOptions,
+  startDefenderSimulator,
+} from '../../simulator/defender-simulator.js';
+import { type FakeTeamsConnector, startFakeTeamsConnector } from './fake-teams-connector.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Timings short enough for tests, long enough to watch each state. */
+export const FAST_TIMINGS = {
+  pickupDelayMs: 150,
+  runScriptMs: 300,
+  getFileMs: 250,
+  putFileMs: 100,
+};
+
+let stackCount = 0;
+
+export interface Stack {
+  sim: DefenderSimulator;
+  teams: FakeTeamsConnector;
+  readonly app: RunningApp;
+  botUrl: string;
+  prefix: string;
+  env: Record<string, string>;
+  redis: Redis;
+  /** Stops the bot only (simulator, Teams and Redis state stay): for restart tests. */
+  stopBot(): Promise<void>;
+  startBot(extraEnv?: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startStack(
+  options: { env?: Record<string, string>; sim?: DefenderSimulatorOptions; workers?: boolean } = {},
+): Promise<Stack> {
+  const sim = await startDefenderSimulator({ ...options.sim, timings: { ...FAST_TIMINGS, ...options.sim?.timings } });
+  const teams = await startFakeTeamsConnector();
+  const prefix = `lrtest-${process.pid}-${Date.now().toString(36)}-${stackCount++}`;
+  const env: Record<string, string> = {
+    PORT: '0',
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    DEFENDER_API_URL: sim.url,
+    DEFENDER_ACCESS_TOKEN: 'sim-token',
+    APPROVERS: 'alex.lead@contoso.com,6f1c2b1e-2d3c-4b5a-9e8f-0a1b2c3d4e5f',
+    POLL_INTERVAL: '250ms',
+    JOB_LOCK_DURATION: '3s',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
+  };
+  const redis = new Redis(REDIS_URL);
+  const logger = createLogger(env.LOG_LEVEL ?? 'silent');
+  let app: RunningApp | undefined;
+
+  const stack: Stack = {
+    sim,
+    teams,
+    get app() {
+      if (!app) throw new Error('bot not started');
+      return app;
+    },
+    botUrl: '',
+    prefix,
+    env,
+    redis,
+    async stopBot() {
+      await app?.close();
+      app = undefined;
+    },
+    async startBot(extraEnv = {}) {
+      Object.assign(env, extraEnv);
+      app = await startApp(readConfig(env), {
+        http: true,
+        workers: options.workers ?? true,
+        logger,
+        host: '127.0.0.1',
+      });
+      stack.botUrl = `http://127.0.0.1:${app.port}`;
+    },
+    async close() {
+      await app?.close().catch(() => undefined);
+      await Promise.all([sim.close(), teams.close()]);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+    },
+  };
+  await stack.startBot();
+  return stack;
+}
