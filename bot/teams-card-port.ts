@@ -3,8 +3,12 @@ import { CardFactory, type CloudAdapter, type ConversationReference } from 'botb
 import type { CardPort } from '../jobs/card-port.js';
 import { TeamsApiError } from '../jobs/card-port.js';
 
+/** botbuilder's own HTTP layer retries and has no timeout: a hung Teams call must not hold a worker forever. */
+const UPDATE_TIMEOUT_MS = 20_000;
+
 /** botbuilder's connector errors carry the HTTP status and headers; turn them into what the worker decides on. */
 export function toTeamsApiError(error: unknown): TeamsApiError {
+  if (error instanceof TeamsApiError) return error;
   const e = error as {
     statusCode?: number;
     message?: string;
@@ -26,18 +30,37 @@ export function createTeamsCardPort(adapter: CloudAdapter, botAppId: string): Ca
       if (!request.card) return;
       const reference = request.conversationRef as unknown as ConversationReference;
       const activityId = request.card.activityId;
-      try {
-        await adapter.continueConversationAsync(botAppId, reference, async (context) => {
+      // continueConversationAsync hands errors thrown inside the turn to onTurnError and then resolves:
+      // catch them inside so the worker sees the failure and retries.
+      let failure: unknown;
+      const update = adapter.continueConversationAsync(botAppId, reference, async (context) => {
+        try {
           await context.updateActivity({
             type: 'message',
             id: activityId,
             conversation: reference.conversation,
             attachments: [CardFactory.adaptiveCard(card)],
           });
-        });
+        } catch (error) {
+          failure = error;
+        }
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new TeamsApiError('Teams did not answer the card update in time', undefined, undefined)),
+          UPDATE_TIMEOUT_MS,
+        );
+      });
+      try {
+        await Promise.race([update, timeout]);
       } catch (error) {
         throw toTeamsApiError(error);
+      } finally {
+        clearTimeout(timer);
       }
+      if (failure) throw toTeamsApiError(failure);
     },
   };
 }

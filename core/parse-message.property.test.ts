@@ -230,8 +230,8 @@ describe('parseMessage on arbitrary input', () => {
     expect(seen.get('invalid') ?? 0).toBeGreaterThan(RUNS / 2);
   });
 
-  it('answers within bounded time on long hostile input', () => {
-    let slowest = 0;
+  // Speed on long input is measured by `npm run bench`; tests never assert wall-clock time.
+  it('answers long hostile input with a well-formed result', () => {
     fc.assert(
       fc.property(
         fc.constantFrom('', 'run ', 'getfile ', 'run x.ps1 ', 'run x.ps1 on pc1 because '),
@@ -243,15 +243,11 @@ describe('parseMessage on arbitrary input', () => {
             0,
             length,
           );
-          const started = performance.now();
           expectWellFormed(parseMessage(text));
-          slowest = Math.max(slowest, performance.now() - started);
         },
       ),
       { numRuns: 300, seed: SEED },
     );
-    // Typically a few milliseconds; the bound only catches super-linear behaviour.
-    expect(slowest).toBeLessThan(250);
   });
 });
 

@@ -203,7 +203,10 @@ export interface FakeTeamsConnector {
   /** Polls `probe` until it returns a value other than undefined, null or false; throws with a dump on timeout. */
   waitFor<T>(probe: () => T | undefined | null | false, options?: WaitForOptions): Promise<T>;
   findCard(activity: PostedActivity | undefined): AdaptiveCardJson | undefined;
-  findAction(card: AdaptiveCardJson | undefined, title: string | { verb: string }): CardActionJson | undefined;
+  findAction(
+    card: AdaptiveCardJson | undefined,
+    title: string | { verb: string },
+  ): CardActionJson | undefined;
   requestLog(): ConnectorRequest[];
   rateStats(): ConversationRateStats[];
   rateStatsFor(conversationId: string): ConversationRateStats | undefined;
@@ -317,19 +320,24 @@ export async function startFakeTeamsConnector(
     return state;
   }
 
-  /** Counts one send/update against its thread; returns the window it exceeds, if it must be refused. */
-  function countOperation(
-    conversationId: string,
-    now: number,
-  ): { window: RateLimitWindow; retryAfterMs: number } | undefined {
+  /** Counts one send/update/delete the bot attempted, whatever its outcome. */
+  function countAttempt(conversationId: string, now: number): void {
     const state = threadState(conversationId);
     state.stats.operations += 1;
     state.recentAttempts = state.recentAttempts.filter((t) => t > now - 1_000);
     state.recentAttempts.push(now);
     state.stats.peakPerSecond = Math.max(state.stats.peakPerSecond, state.recentAttempts.length);
-    state.accepted = state.accepted.filter((t) => t > now - longestWindowMs);
+  }
 
-    if (enforceRateLimits) {
+  /** Takes an operation into the thread's budget, or returns the window it would exceed. */
+  function admit(
+    conversationId: string,
+    now: number,
+    enforce: boolean,
+  ): { window: RateLimitWindow; retryAfterMs: number } | undefined {
+    const state = threadState(conversationId);
+    state.accepted = state.accepted.filter((t) => t > now - longestWindowMs);
+    if (enforce) {
       let exceeded: { window: RateLimitWindow; retryAfterMs: number } | undefined;
       for (const window of rateLimits) {
         const inWindow = state.accepted.filter((t) => t > now - window.windowMs);
@@ -342,11 +350,13 @@ export async function startFakeTeamsConnector(
       }
       if (exceeded) return exceeded;
     }
-
     state.accepted.push(now);
     state.recentAccepted = state.recentAccepted.filter((t) => t > now - 1_000);
     state.recentAccepted.push(now);
-    state.stats.peakAcceptedPerSecond = Math.max(state.stats.peakAcceptedPerSecond, state.recentAccepted.length);
+    state.stats.peakAcceptedPerSecond = Math.max(
+      state.stats.peakAcceptedPerSecond,
+      state.recentAccepted.length,
+    );
     return undefined;
   }
 
@@ -392,7 +402,11 @@ export async function startFakeTeamsConnector(
     return undefined;
   }
 
-  function storeActivity(conversationId: string, body: Record<string, unknown>, id = newActivityId()): string {
+  function storeActivity(
+    conversationId: string,
+    body: Record<string, unknown>,
+    id = newActivityId(),
+  ): string {
     const posted = toPosted(body, id, conversationId);
     records.set(id, { id, conversationId, versions: [posted], deleted: false });
     order.push(id);
@@ -437,7 +451,11 @@ export async function startFakeTeamsConnector(
         const roster = rosterOrThrow(conversationId);
         const member = findMember(roster, route.memberId ?? '');
         if (!member) {
-          throw new HttpError(404, 'MemberNotFoundInConversation', 'The member was not found in the conversation.');
+          throw new HttpError(
+            404,
+            'MemberNotFoundInConversation',
+            'The member was not found in the conversation.',
+          );
         }
         return [200, toTeamsAccount(member)];
       }
@@ -477,7 +495,8 @@ export async function startFakeTeamsConnector(
   }
 
   function teamOrThrow(teamId: string): FakeTeam {
-    const team = teams.get(baseConversationId(teamId)) ?? teams.get(channelTeam.get(baseConversationId(teamId)) ?? '');
+    const team =
+      teams.get(baseConversationId(teamId)) ?? teams.get(channelTeam.get(baseConversationId(teamId)) ?? '');
     if (!team) throw new HttpError(404, 'TeamNotFound', `Team ${teamId} not found`);
     return team;
   }
@@ -560,11 +579,25 @@ export async function startFakeTeamsConnector(
     }
 
     const fault = takeFault(method, decodedPath, url.pathname);
-    if (fault) {
-      entry.injected = true;
-      const spec = fault.spec;
-      if (countsAgainstThread) countOperation(route.conversationId!, entry.at);
-      if (spec.delayMs) await sleep(spec.delayMs);
+    if (fault) entry.injected = true;
+    if (fault?.spec.delayMs) await sleep(fault.spec.delayMs);
+    const now = Date.now();
+    if (countsAgainstThread) countAttempt(route.conversationId!, now);
+    const spec = fault?.spec;
+    const delayOnly =
+      spec !== undefined &&
+      !spec.hang &&
+      !spec.reset &&
+      !spec.afterApply &&
+      spec.status === undefined &&
+      !!spec.delayMs;
+
+    if (spec && !delayOnly) {
+      // What the fault did to Teams' side: only an applied request used up the thread's budget.
+      if (spec.afterApply) {
+        if (countsAgainstThread) admit(route.conversationId!, now, false);
+        tryHandle(route, method, raw, url.searchParams);
+      }
       if (spec.hang) {
         entry.outcome = 'hang';
         hanging.add(res);
@@ -573,34 +606,43 @@ export async function startFakeTeamsConnector(
       }
       if (spec.reset) {
         entry.outcome = 'reset';
-        if (spec.afterApply) tryHandle(route, method, raw, url.searchParams);
         req.socket.destroy();
         return;
       }
-      if (spec.status !== undefined || spec.afterApply || !spec.delayMs) {
-        if (spec.afterApply) tryHandle(route, method, raw, url.searchParams);
-        const status = spec.status ?? 500;
-        entry.outcome = status;
-        if (status === 429 && route.conversationId !== undefined) {
-          recordThrottle({
-            at: entry.at,
-            conversationId: route.conversationId,
-            operation: route.operation,
-            retryAfterSeconds: spec.retryAfterSeconds,
-            reason: 'injected',
-          });
-        }
-        const headers = spec.retryAfterSeconds === undefined ? {} : { 'retry-after': String(spec.retryAfterSeconds) };
-        send(res, status, spec.body ?? errorBody(status), headers);
-        return;
+      const status = spec.status ?? 500;
+      entry.outcome = status;
+      if (status === 429 && route.conversationId !== undefined) {
+        recordThrottle({
+          at: now,
+          conversationId: route.conversationId,
+          operation: route.operation,
+          retryAfterSeconds: spec.retryAfterSeconds,
+          reason: 'injected',
+        });
       }
-      // A fault with only a delay answers normally, late.
-    } else if (countsAgainstThread) {
-      const exceeded = countOperation(route.conversationId!, entry.at);
+      const headers: Record<string, string> =
+        spec.retryAfterSeconds === undefined ? {} : { 'retry-after': String(spec.retryAfterSeconds) };
+      send(res, status, spec.body ?? errorBody(status), headers);
+      return;
+    }
+
+    if (isActivityBody(route.operation) && raw.length > maxActivityBytes) {
+      entry.outcome = 413;
+      send(res, 413, {
+        error: {
+          code: 'MessageSizeTooBig',
+          message: `Activity is ${raw.length} bytes, over ${maxActivityBytes}`,
+        },
+      });
+      return;
+    }
+
+    if (countsAgainstThread) {
+      const exceeded = admit(route.conversationId!, now, enforceRateLimits);
       if (exceeded) {
         const retryAfterSeconds = Math.max(1, Math.ceil(exceeded.retryAfterMs / 1_000));
         recordThrottle({
-          at: entry.at,
+          at: now,
           conversationId: route.conversationId!,
           operation: route.operation,
           retryAfterSeconds,
@@ -611,14 +653,6 @@ export async function startFakeTeamsConnector(
         send(res, 429, errorBody(429), { 'retry-after': String(retryAfterSeconds) });
         return;
       }
-    }
-
-    if (isActivityBody(route.operation) && raw.length > maxActivityBytes) {
-      entry.outcome = 413;
-      send(res, 413, {
-        error: { code: 'MessageSizeTooBig', message: `Activity is ${raw.length} bytes, over ${maxActivityBytes}` },
-      });
-      return;
     }
 
     try {
@@ -644,7 +678,8 @@ export async function startFakeTeamsConnector(
 
   const server = createServer((req, res) => {
     onRequest(req, res).catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: { code: 'InternalServerError', message: String(error) } });
+      if (!res.headersSent)
+        send(res, 500, { error: { code: 'InternalServerError', message: String(error) } });
     });
   });
   server.on('connection', (socket) => {
@@ -801,7 +836,11 @@ export function findAction(
     if (Array.isArray(node)) {
       queue.push(...node);
     } else if (isObject(node)) {
-      if (typeof node.type === 'string' && node.type.startsWith('Action.') && matches(node as CardActionJson)) {
+      if (
+        typeof node.type === 'string' &&
+        node.type.startsWith('Action.') &&
+        matches(node as CardActionJson)
+      ) {
         return node as CardActionJson;
       }
       queue.push(...Object.values(node));
@@ -813,7 +852,7 @@ export function findAction(
 function matchRoute(method: string, rawPathname: string): Route {
   const segments = rawPathname.split('/').filter((s) => s.length > 0);
   // Teams' serviceUrl has a region prefix (`/amer/`); route from the API version on.
-  const start = segments.findIndex((s) => s === 'v3');
+  const start = segments.indexOf('v3');
   if (start < 0) return { operation: 'unknown' };
   const parts = segments.slice(start + 1).map(safeDecode);
   const [collection, id, sub, subId, subSub] = parts;
@@ -827,7 +866,9 @@ function matchRoute(method: string, rawPathname: string): Route {
   const conversationId = id;
   if (sub === 'activities') {
     if (subId === undefined) {
-      return method === 'POST' ? { operation: 'sendToConversation', conversationId } : { operation: 'unknown' };
+      return method === 'POST'
+        ? { operation: 'sendToConversation', conversationId }
+        : { operation: 'unknown' };
     }
     if (subSub === 'members' && method === 'GET') {
       return { operation: 'getActivityMembers', conversationId, activityId: subId };
@@ -845,7 +886,8 @@ function matchRoute(method: string, rawPathname: string): Route {
       ? { operation: 'getConversationMembers', conversationId }
       : { operation: 'getConversationMember', conversationId, memberId: subId };
   }
-  if (sub === 'pagedmembers' && method === 'GET') return { operation: 'getConversationPagedMembers', conversationId };
+  if (sub === 'pagedmembers' && method === 'GET')
+    return { operation: 'getConversationPagedMembers', conversationId };
   return { operation: 'unknown', conversationId };
 }
 
@@ -859,7 +901,9 @@ function isThreadOperation(operation: ConnectorOperation): boolean {
 }
 
 function isActivityBody(operation: ConnectorOperation): boolean {
-  return operation === 'sendToConversation' || operation === 'replyToActivity' || operation === 'updateActivity';
+  return (
+    operation === 'sendToConversation' || operation === 'replyToActivity' || operation === 'updateActivity'
+  );
 }
 
 /** `19:abc@thread.tacv2;messageid=123` → `19:abc@thread.tacv2`. */
@@ -904,13 +948,20 @@ function errorBody(status: number): { error: { code: string; message: string } }
   return { error: { code, message: `Fake Teams connector answered ${status} ${code}` } };
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
   if (body === undefined) {
     res.writeHead(status, headers).end();
     return;
   }
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers })
+    .end(JSON.stringify(body));
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

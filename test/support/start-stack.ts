@@ -13,12 +13,15 @@ import { type FakeTeamsConnector, startFakeTeamsConnector } from './fake-teams-c
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Timings short enough for tests, long enough to watch each state. */
+/** The simulator runs this many times faster than real time (its seed scripts take tens of seconds). */
+export const SIM_SPEED = 20;
+
+/** Simulated timings: at SIM_SPEED, a fraction of a second each — short for tests, long enough to see each state. */
 export const FAST_TIMINGS = {
-  pickupDelayMs: 150,
-  runScriptMs: 300,
-  getFileMs: 250,
-  putFileMs: 100,
+  pickupDelayMs: 3_000,
+  runScriptMs: 6_000,
+  getFileMs: 5_000,
+  putFileMs: 2_000,
 };
 
 let stackCount = 0;
@@ -40,7 +43,11 @@ export interface Stack {
 export async function startStack(
   options: { env?: Record<string, string>; sim?: DefenderSimulatorOptions; workers?: boolean } = {},
 ): Promise<Stack> {
-  const sim = await startDefenderSimulator({ ...options.sim, timings: { ...FAST_TIMINGS, ...options.sim?.timings } });
+  const sim = await startDefenderSimulator({
+    speed: SIM_SPEED,
+    ...options.sim,
+    timings: { ...FAST_TIMINGS, ...options.sim?.timings },
+  });
   const teams = await startFakeTeamsConnector();
   const prefix = `lrtest-${process.pid}-${Date.now().toString(36)}-${stackCount++}`;
   const env: Record<string, string> = {
@@ -49,7 +56,8 @@ export async function startStack(
     REDIS_PREFIX: prefix,
     DEFENDER_API_URL: sim.url,
     DEFENDER_ACCESS_TOKEN: 'sim-token',
-    APPROVERS: 'alex.lead@contoso.com,6f1c2b1e-2d3c-4b5a-9e8f-0a1b2c3d4e5f',
+    // Alex by Entra object id, Sam by UPN (see teams-fixtures.ts).
+    APPROVERS: '4d6f8b02-3c5e-4071-9b2d-0f1c3e5a7b92,sam.oncall@contoso.com',
     POLL_INTERVAL: '250ms',
     JOB_LOCK_DURATION: '3s',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
