@@ -42,6 +42,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Host to bind; default all interfaces. */
   host?: string;
+  /** Replaces the token provider built from the configuration (tests route MSAL to a local sign-in endpoint). */
+  defenderTokens?: TokenProvider;
 }
 
 export interface RunningApp {
@@ -89,7 +91,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   });
   const client = createDefenderClient({
     baseUrl: config.defender.apiUrl,
-    tokens: tokenProviderOf(config),
+    tokens: options.defenderTokens ?? tokenProviderOf(config),
     timeoutMs: config.defender.timeoutMs,
     logger,
   });

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { readConfig } from '../../app/config.js';
 import { createLogger } from '../../app/logger.js';
 import { type RunningApp, startApp } from '../../app/start-app.js';
+import type { TokenProvider } from '../../defender/token-provider.js';
 import {
   type DefenderSimulator,
   type DefenderSimulatorOptions,
@@ -41,7 +42,15 @@ export interface Stack {
 }
 
 export async function startStack(
-  options: { env?: Record<string, string>; sim?: DefenderSimulatorOptions; workers?: boolean } = {},
+  options: {
+    env?: Record<string, string>;
+    sim?: DefenderSimulatorOptions;
+    workers?: boolean;
+    /** Receives every log line the bot writes (for tests that read the logs). */
+    logSink?: NodeJS.WritableStream;
+    /** Builds the Defender token provider once the simulator is up (e.g. MSAL against its sign-in endpoint). */
+    defenderTokens?: (sim: DefenderSimulator) => TokenProvider;
+  } = {},
 ): Promise<Stack> {
   const sim = await startDefenderSimulator({
     speed: SIM_SPEED,
@@ -64,7 +73,7 @@ export async function startStack(
     ...options.env,
   };
   const redis = new Redis(REDIS_URL);
-  const logger = createLogger(env.LOG_LEVEL ?? 'silent');
+  const logger = createLogger(env.LOG_LEVEL ?? 'silent', options.logSink);
   let app: RunningApp | undefined;
 
   const stack: Stack = {
@@ -89,6 +98,7 @@ export async function startStack(
         workers: options.workers ?? true,
         logger,
         host: '127.0.0.1',
+        ...(options.defenderTokens ? { defenderTokens: options.defenderTokens(sim) } : {}),
       });
       stack.botUrl = `http://127.0.0.1:${app.port}`;
     },

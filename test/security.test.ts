@@ -1,0 +1,140 @@
+// Security promises users and operators rely on: secrets never reach logs or cards, and with a bot app id set
+// /api/messages refuses anything the Bot Framework did not sign — even when Microsoft's keys cannot be fetched.
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createMsalTokenProvider } from '../defender/token-provider.js';
+import { createOfflineMsalSetup } from '../simulator/offline-msal-setup.js';
+import {
+  askFor,
+  cardText,
+  runLiveResponseCalls,
+  teamsClientFor,
+  waitForCard,
+} from './support/flow-helpers.js';
+import { type Stack, startStack } from './support/start-stack.js';
+import { channelThread, USERS } from './support/teams-fixtures.js';
+
+const ACCESS_TOKEN = 'sim-token-2a8f61c0e4b94d7a';
+const CLIENT_SECRET = 'client-secret-9Xq~3b7d51e8c2f4a6';
+const DEFENDER_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const DEFENDER_CLIENT = '11111111-2222-3333-4444-555555555555';
+
+const stacks: Stack[] = [];
+afterAll(async () => {
+  await Promise.all(stacks.map((s) => s.close()));
+});
+
+describe('secrets', () => {
+  it('never writes the access token, the client secret or a link signature to a log line or a card', async () => {
+    const lines: string[] = [];
+    const logSink = new Writable({
+      write(chunk, _encoding, callback) {
+        lines.push(String(chunk));
+        callback();
+      },
+    });
+    const stack = await startStack({
+      env: {
+        LOG_LEVEL: 'trace',
+        DEFENDER_ACCESS_TOKEN: '',
+        DEFENDER_TENANT_ID: DEFENDER_TENANT,
+        DEFENDER_CLIENT_ID: DEFENDER_CLIENT,
+        DEFENDER_CLIENT_SECRET: CLIENT_SECRET,
+      },
+      sim: {
+        accessToken: ACCESS_TOKEN,
+        tokenEndpoint: { clientId: DEFENDER_CLIENT, clientSecret: CLIENT_SECRET },
+      },
+      logSink,
+      // Real MSAL with the client secret, its sign-in routed to the simulator's token endpoint.
+      defenderTokens: (sim) =>
+        createMsalTokenProvider({
+          tenantId: DEFENDER_TENANT,
+          clientId: DEFENDER_CLIENT,
+          clientSecret: CLIENT_SECRET,
+          apiUrl: sim.url,
+          ...createOfflineMsalSetup(sim.url, { tenantId: DEFENDER_TENANT }),
+        }),
+    });
+    stacks.push(stack);
+    const client = teamsClientFor(stack);
+    const thread = channelThread();
+    const { activity, requestId } = await askFor(
+      stack,
+      client,
+      thread,
+      USERS.requester,
+      'run minidump.ps1 OfficeClickToRun then getfile C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip on desktop-test',
+    );
+    await client.invokeAction({
+      conversation: thread,
+      from: USERS.approver,
+      replyToId: activity.id,
+      verb: 'lr.approve',
+      data: { requestId },
+    });
+    const final = await waitForCard(stack, activity.id, /Succeeded/);
+    expect(runLiveResponseCalls(stack)).toBe(1);
+
+    // Follow a download link as a browser would: the redirect carries Defender's signed URL.
+    const link = /\/download\/[^\s")]+/.exec(JSON.stringify(final))?.[0];
+    expect(link).toBeDefined();
+    const response = await fetch(`${stack.botUrl}${link}`, { redirect: 'manual' });
+    expect(response.status).toBe(302);
+    const signature = new URL(response.headers.get('location') ?? '').searchParams.get('sig');
+    expect(signature).toBeTruthy();
+
+    // Fresh links too, so the log holds every kind of Defender call.
+    await client.invokeAction({
+      conversation: thread,
+      from: USERS.requester,
+      replyToId: activity.id,
+      verb: 'lr.freshLinks',
+      data: { requestId },
+    });
+    await stack.teams.waitFor(
+      () => stack.sim.control.calls({ path: /GetLiveResponseResultDownloadLink/ }).length >= 4,
+      {
+        description: 'fresh links minted',
+      },
+    );
+
+    const cards = stack.teams.history(activity.id).map((v) => JSON.stringify(v));
+    const everything = [...lines, ...cards].join('\n');
+    expect(lines.length).toBeGreaterThan(20);
+    expect(everything).not.toContain(ACCESS_TOKEN);
+    expect(everything).not.toContain(CLIENT_SECRET);
+    expect(everything).not.toContain(signature!);
+    expect(everything).not.toMatch(/[?&]sig=/);
+    expect(cardText(final)).toContain('Download result');
+  });
+});
+
+describe('Bot Framework authentication', () => {
+  it('refuses unsigned and forged messages when MicrosoftAppId is set, and does nothing with them', async () => {
+    const stack = await startStack({
+      env: { MicrosoftAppId: '8f2c1d4e-6a3b-4c5d-9e7f-0a1b2c3d4e5f', MicrosoftAppPassword: 'bot-password' },
+    });
+    stacks.push(stack);
+    const client = teamsClientFor(stack);
+    const thread = channelThread();
+    const message = client.buildMessage({ conversation: thread, from: USERS.requester, text: 'help' });
+    const post = (authorization?: string) =>
+      fetch(`${stack.botUrl}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify(message),
+      });
+
+    const unsigned = await post();
+    expect(unsigned.status).toBe(401);
+    // A token the bot cannot verify (here Microsoft's signing keys are out of reach): refused, not let through.
+    const forged = await post(
+      'Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImZha2UifQ.eyJhdWQiOiI4ZjJjMWQ0ZSJ9.c2lnbmF0dXJl',
+    );
+    expect(forged.status).toBeGreaterThanOrEqual(400);
+    expect(forged.status).toBeLessThan(600);
+    expect(stack.teams.activities(thread.id)).toHaveLength(0);
+    expect(stack.sim.control.calls()).toHaveLength(0);
+  });
+});
