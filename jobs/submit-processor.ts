@@ -10,6 +10,9 @@ import type { MachineAction, RunLiveResponseBody, WireCommand } from '../defende
 import { type JobDeps, postpone } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
 
+/** How many requests at the head of the queue get their card's position refreshed after each submission. */
+export const QUEUE_POSITIONS_SHOWN = 5;
+
 /** Defender can take a moment to list a just-created action; wait this long before concluding it was not created. */
 export const CREATION_GRACE_MS = 15_000;
 
@@ -70,6 +73,17 @@ function failureOf(error: DefenderApiError, request: LiveResponseRequest): Failu
 export function createSubmitProcessor(deps: JobDeps) {
   const { requests, defender, budget, sessions, scheduler, clock, logger } = deps;
 
+  /**
+   * The requests next in line moved up: refresh their cards' queue position. Only the head of the queue —
+   * positions further back change on every submission and would cost a card update each.
+   */
+  async function refreshQueuePositions(): Promise<void> {
+    const queued = await requests.queuedIds();
+    await Promise.all(
+      queued.slice(0, QUEUE_POSITIONS_SHOWN).map((id, index) => scheduler.updateCard(id, `q${index + 1}`)),
+    );
+  }
+
   async function recordSubmitted(request: LiveResponseRequest, action: MachineAction): Promise<void> {
     const result = await requests.transition(
       request.id,
@@ -78,6 +92,7 @@ export function createSubmitProcessor(deps: JobDeps) {
     );
     if (result.ok) {
       await scheduler.updateCard(request.id, result.request.version);
+      await refreshQueuePositions();
       if (result.request.cancellation && !result.request.cancellation.confirmedAt)
         await scheduler.cancel(request.id, result.request.version);
     }
