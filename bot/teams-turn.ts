@@ -8,6 +8,8 @@ import type { ChatTurn, ConversationKind } from '../flows/chat-turn.js';
 
 /** Member look-ups are cached: approver lists are checked on every request and roster calls are slow. */
 const MEMBER_CACHE_SECONDS = 600;
+/** Members read from the roster when looking someone up by UPN or object id fails. */
+const ROSTER_LIMIT = 2_000;
 
 interface TeamsChannelData {
   tenant?: { id?: string };
@@ -52,6 +54,25 @@ export function createChatTurn(
   const conversationId = activity.conversation.id;
   const directoryKey = deps.keys.approverDirectory(conversationId);
 
+  /** The conversation's roster (first pages only: approvers are looked up, not enumerated). */
+  async function findInRoster(idOrUpn: string): Promise<Person | null> {
+    try {
+      const members: TeamsChannelAccount[] = [];
+      let continuationToken: string | undefined;
+      do {
+        const page = await TeamsInfo.getPagedMembers(context, 500, continuationToken);
+        members.push(...page.members);
+        continuationToken = page.continuationToken;
+      } while (continuationToken && members.length < ROSTER_LIMIT);
+      const match = members.find((m) =>
+        [m.id, m.aadObjectId, m.userPrincipalName, m.email].some((v) => v?.toLowerCase() === idOrUpn),
+      );
+      return match ? personFrom(match) : null;
+    } catch {
+      return null;
+    }
+  }
+
   return {
     tenantId: tenantOf(context),
     conversationId,
@@ -81,8 +102,10 @@ export function createChatTurn(
         person = personFrom(await TeamsInfo.getMember(context, idOrUpn));
       } catch (error) {
         const status = (error as { statusCode?: number }).statusCode;
-        // Only "not a member" is an answer worth remembering; anything else is asked again next time.
-        if (status !== 404) throw error;
+        // Some clients (the Agents Playground, older tenants) only look members up by their 29: id:
+        // fall back to the roster before concluding this person is not here.
+        person = await findInRoster(field);
+        if (!person && status !== 404) throw error;
       }
       await deps.redis
         .multi()
