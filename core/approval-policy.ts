@@ -28,7 +28,8 @@ export function samePerson(a: Person, b: Person): boolean {
   return Boolean(a.teamsId) && a.teamsId === b.teamsId;
 }
 
-function sameConversation(
+/** Whether a request was made in this conversation (channel threads count as their channel) and tenant. */
+export function sameConversation(
   request: LiveResponseRequest,
   tenantId: string | undefined,
   conversationId: string,

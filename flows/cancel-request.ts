@@ -1,6 +1,6 @@
 // Cancel from the card or by `cancel <id>`: the requester or an approver; immediate before submission,
 // otherwise a job asks Defender to cancel and the card follows the action to its end.
-import { checkCancel } from '../core/approval-policy.js';
+import { checkCancel, sameConversation } from '../core/approval-policy.js';
 import type { LiveResponseRequest } from '../core/request.js';
 import { needsDefenderCancel } from '../core/request-machine.js';
 import { actorOf } from '../core/request-store.js';
@@ -17,10 +17,10 @@ export async function cancelRequest(
   deps: Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock'>,
 ): Promise<Outcome> {
   const request = await deps.requests.get(requestId);
-  if (!request || request.tenantId !== turn.tenantId)
+  if (!request || !sameConversation(request, turn.tenantId, turn.conversationId))
     return {
       ok: false,
-      message: `There is no request ${requestId}. Type \`status\` to list the recent requests here.`,
+      message: `There is no request ${requestId} here. Type \`status\` to list the recent requests here.`,
     };
   const actor = { person: turn.from, tenantId: turn.tenantId, conversationId: turn.conversationId };
   const allowed = checkCancel(request, actor, deps.policy);

@@ -98,6 +98,23 @@ export async function handleCardAction(
       const approve = verb === CARD_VERBS.approve;
       const reason = approve ? undefined : cleanReason(data[REJECT_REASON_INPUT_ID]);
       const at = deps.clock.nowIso();
+      // Past the deadline a click can only expire the request (the expiry job may be late or down): record that,
+      // not a decision. If the state moved on meanwhile, the decision below is refused with the reason.
+      if (request.state === 'AwaitingApproval' && Date.parse(at) >= Date.parse(request.expiresAt)) {
+        const expired = await deps.requests.transition(
+          request.id,
+          { type: 'expire', at },
+          { action: 'expired', actor: actorOf(person), detail: `${verb} after the deadline` },
+        );
+        if (expired.ok && expired.changed) {
+          await deps.scheduler.updateCard(expired.request.id, expired.request.version);
+          const notice = `${request.id} expired before a decision. Nothing was sent to the device.`;
+          return {
+            kind: 'card',
+            card: await view({ ...expired.request, notice }, viewerOf(expired.request, person, deps), deps),
+          };
+        }
+      }
       const result = await deps.requests.transition(
         request.id,
         approve

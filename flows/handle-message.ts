@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import { type AdaptiveCard, renderRequestCard } from '../cards/request-card.js';
 import type { ApprovalPolicy } from '../core/approval-policy.js';
-import { isTenantAllowed } from '../core/approval-policy.js';
+import { isTenantAllowed, sameConversation } from '../core/approval-policy.js';
 import type { Clock } from '../core/clock.js';
 import { describeCommand } from '../core/commands.js';
 import { formatDuration } from '../core/durations.js';
@@ -104,8 +104,9 @@ function statusLine(request: LiveResponseRequest): string {
 async function statusText(turn: ChatTurn, requestId: string | undefined, deps: FlowDeps): Promise<string> {
   if (requestId) {
     const request = await deps.requests.get(requestId);
-    if (!request || request.tenantId !== turn.tenantId)
-      return `There is no request ${requestId}. Type \`status\` to list the recent requests here.`;
+    // Requests are shown only where they were made: device names and evidence stay in their incident channel.
+    if (!request || !sameConversation(request, turn.tenantId, turn.conversationId))
+      return `There is no request ${requestId} here. Type \`status\` to list the recent requests here.`;
     const decision = request.decision
       ? `\n\n${request.decision.kind} by ${request.decision.by.name} at ${request.decision.at}`
       : '';

@@ -71,10 +71,11 @@ async function suggestDevices(defender: DefenderApi, name: string): Promise<stri
   const nearby = await defender.findMachines({ dnsNameStartsWith: prefix, top: 100 });
   const short = name.split('.')[0]!;
   return nearby
-    .map((m) => ({
-      dns: m.computerDnsName,
-      d: distance(short, m.computerDnsName.toLowerCase().split('.')[0]!),
-    }))
+    .map((m) => {
+      const host = m.computerDnsName.toLowerCase().split('.')[0]!;
+      // A name typed only in part (`desktop` for `desktop-test`) is as likely meant as a typo.
+      return { dns: m.computerDnsName, d: host.startsWith(short) ? 0 : distance(short, host) };
+    })
     .filter((x) => x.d <= Math.max(2, Math.floor(short.length / 3)))
     .sort((a, b) => a.d - b.d)
     .slice(0, 5)
