@@ -144,11 +144,37 @@ describe('request lifecycle', () => {
     expect(needsDefenderCancel(r)).toBe(false);
   });
 
+  it('drops a cancel that came too late when the action ends another way, and says so', () => {
+    let r = step(request(), { type: 'approve', by: approver, at: at(10) });
+    r = step(r, { type: 'submitStarted', at: at(11) });
+    r = step(r, { type: 'submitted', action: action('InProgress', ['InProgress', 'Created']), at: at(12) });
+    r = step(r, { type: 'cancel', by: requester, at: at(13) });
+    r = step(r, {
+      type: 'actionObserved',
+      action: action('Succeeded', ['Completed', 'Completed']),
+      at: at(20),
+    });
+    expect(r.state).toBe('Succeeded');
+    expect(r.cancellation).toBeUndefined();
+    expect(r.notice).toMatch(/Too late to cancel \(asked by Riley Analyst\)/);
+  });
+
   it('refuses to submit what is not approved', () => {
     expect(applyEvent(request(), { type: 'submitStarted', at: at(1) })).toMatchObject({
       ok: false,
       error: 'NotSubmittable',
     });
+  });
+
+  it('forgets an attempt Defender refused with 429, so the next one need not look for its action', () => {
+    let r = step(request(), { type: 'approve', by: approver, at: at(10) });
+    r = step(r, { type: 'submitStarted', at: at(11) });
+    r = step(r, { type: 'submitNotCreated' });
+    expect(r.state).toBe('Submitting');
+    expect(r.submission).toEqual({ attempts: 1 });
+    expect(applyEvent(r, { type: 'submitNotCreated' })).toMatchObject({ ok: true, changed: false });
+    r = step(r, { type: 'submitStarted', at: at(14) });
+    expect(r.submission).toEqual({ attempts: 2, lastAttemptAt: at(14) });
   });
 
   it('does not record a second Defender action for one request', () => {

@@ -19,6 +19,8 @@ export type RequestEvent =
   | { type: 'cancel'; by: Person; at: string }
   | { type: 'cardPosted'; activityId: string }
   | { type: 'submitStarted'; at: string }
+  /** Defender answered the attempt without creating anything (429): there is no action to look for. */
+  | { type: 'submitNotCreated' }
   | { type: 'submitted'; action: MachineAction; at: string }
   | { type: 'submitFailed'; failure: Failure; at: string }
   | { type: 'actionObserved'; action: MachineAction; at: string }
@@ -148,6 +150,12 @@ export function applyEvent(request: LiveResponseRequest, event: RequestEvent): T
         submission: { ...request.submission, attempts, lastAttemptAt: event.at },
       });
     }
+    case 'submitNotCreated': {
+      if (request.state !== 'Submitting' || !request.submission?.lastAttemptAt)
+        return { ok: true, request, changed: false };
+      const { lastAttemptAt: _answered, ...submission } = request.submission;
+      return done(request, { ...request, submission });
+    }
     case 'submitted':
     case 'actionObserved': {
       if (isFinal(request.state)) return { ok: true, request, changed: false };
@@ -256,6 +264,11 @@ function observeAction(
         action.troubleshootInfo ||
         'Defender reported the action failed.';
       next.failure = { code: 'ActionFailed', message };
+    }
+    if (state !== 'Cancelled' && request.cancellation && !request.cancellation.confirmedAt) {
+      // The action ended another way before Defender acted on the cancel: it was not cancelled.
+      delete next.cancellation;
+      next.notice = `Too late to cancel (asked by ${request.cancellation.by.name}): the action had already ended.`;
     }
     if (state === 'TimeOut' && !request.failure) {
       next.failure = {

@@ -20,13 +20,17 @@ export function createCancelProcessor(deps: JobDeps) {
       );
       await observeAction(deps, request.id, action);
     } catch (error) {
-      // Already final (cancel raced completion): the poller records how it really ended.
       if (!(error instanceof DefenderApiError) || error.retryable) throw error;
       await requests.audit(request.id, {
         action: 'cancel-refused',
         actor: actorOf(by),
         detail: error.message,
       });
+      // Usually the action finished first (cancel raced completion): not cancelled, so not confirmed either;
+      // record how it really ended rather than leave the card to say it was cancelled.
+      const action = await defender.getMachineAction(request.actionId!);
+      if (action) await observeAction(deps, request.id, action);
+      return 'cancel refused';
     }
     const confirmed = await requests.transition(request.id, { type: 'cancelConfirmed', at: clock.nowIso() });
     if (confirmed.ok) await scheduler.updateCard(request.id, confirmed.request.version);

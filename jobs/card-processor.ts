@@ -32,6 +32,14 @@ export function threadLimiterKey(conversationId: string): string {
 
 const LOCK_MS = 30_000;
 
+/** Takes the lock when it is free or already ours (same job id); 1 when held. */
+const TAKE_LOCK_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
 export function createCardProcessor(deps: CardDeps) {
   const { requests, teams, limiter, redis, keys, clock, logger } = deps;
 
@@ -39,8 +47,10 @@ export function createCardProcessor(deps: CardDeps) {
     const { requestId } = job.data;
     // One update per request at a time, so an older render never lands after a newer one.
     const lockKey = keys.cardLock(requestId);
-    const lockValue = `${job.id}:${token ?? ''}`;
-    if ((await redis.set(lockKey, lockValue, 'PX', LOCK_MS, 'NX')) !== 'OK')
+    // The job id, not the worker's token: BullMQ runs a job in one worker at a time, so a job taken over from a
+    // worker that died mid-update takes its own lock back instead of leaving the card frozen for LOCK_MS.
+    const lockValue = job.id ?? `${job.name}:${token ?? ''}`;
+    if ((await redis.eval(TAKE_LOCK_SCRIPT, 1, lockKey, lockValue, String(LOCK_MS))) !== 1)
       await postpone(job, token, 250 + Math.random() * 250, clock.now());
     try {
       const request = await requests.get(requestId);

@@ -35,12 +35,21 @@ const KEEP = {
 /** Fresh-link clicks within this window share one job. */
 const FRESH_LINK_WINDOW_MS = 5_000;
 
-export function createJobScheduler(deps: { connection: ConnectionOptions; prefix: string }): JobScheduler {
+export function createJobScheduler(deps: {
+  connection: ConnectionOptions;
+  prefix: string;
+  /**
+   * A queue's errors (Redis away). BullMQ forwards the poll scheduler's connection errors to its queue, and a queue
+   * with no `error` listener prints each one raw to stderr: a stream of unhandled errors during any outage.
+   */
+  onError?: (error: Error, queue: QueueName) => void;
+}): JobScheduler {
   const queues = new Map<QueueName, Queue>(
-    Object.values(QUEUES).map((name) => [
-      name,
-      new Queue(name, { connection: deps.connection, prefix: deps.prefix }),
-    ]),
+    Object.values(QUEUES).map((name) => {
+      const queue = new Queue(name, { connection: deps.connection, prefix: deps.prefix });
+      queue.on('error', (error) => deps.onError?.(error, name));
+      return [name, queue];
+    }),
   );
 
   async function add<N extends JobName>(

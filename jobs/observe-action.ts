@@ -1,6 +1,7 @@
 // Folds what Defender says about an action into its request, and schedules what follows (card, results, slot, cancel).
 import { isFinal, type LiveResponseRequest } from '../core/request.js';
 import { commandsNeedingResults, needsDefenderCancel } from '../core/request-machine.js';
+import type { StoreTransitionResult } from '../core/request-store.js';
 import type { MachineAction } from '../defender/types.js';
 import type { JobDeps } from './job-deps.js';
 
@@ -9,8 +10,21 @@ export async function observeAction(
   requestId: string,
   action: MachineAction,
 ): Promise<LiveResponseRequest | null> {
-  const { requests, sessions, scheduler, clock } = deps;
+  const { requests, clock } = deps;
   const result = await requests.transition(requestId, { type: 'actionObserved', action, at: clock.nowIso() });
+  return followObservation(deps, result, action);
+}
+
+/**
+ * What follows once an action's state is recorded, by a poll or by the submission itself: the card, the results,
+ * the session slot, a pending cancel. A recovered action can already be final, and then nothing polls it again.
+ */
+export async function followObservation(
+  deps: JobDeps,
+  result: StoreTransitionResult,
+  action: MachineAction,
+): Promise<LiveResponseRequest | null> {
+  const { requests, sessions, scheduler } = deps;
   if (!result.ok) return null;
   const next = result.request;
   if (result.changed) {

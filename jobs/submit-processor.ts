@@ -9,6 +9,7 @@ import { DefenderApiError } from '../defender/defender-errors.js';
 import type { MachineAction, RunLiveResponseBody, WireCommand } from '../defender/types.js';
 import { type JobDeps, postpone } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
+import { followObservation } from './observe-action.js';
 
 /** How many requests at the head of the queue get their card's position refreshed after each submission. */
 export const QUEUE_POSITIONS_SHOWN = 5;
@@ -37,15 +38,20 @@ export function runLiveResponseBody(request: LiveResponseRequest, channelLabel: 
   return { Commands: request.commands.map(toWireCommand), Comment: defenderComment(request, channelLabel) };
 }
 
+/** The device runs someone else's live response session (Defender allows one per device). */
+function busyFailure(request: LiveResponseRequest): Failure {
+  return {
+    code: 'ActiveRequestAlreadyExists',
+    message: `${request.device.computerDnsName} already has a live response session running (from the portal or another tool). Ask again when it has finished.`,
+  };
+}
+
 /** Words for a Defender refusal that will not get better by retrying. */
 function failureOf(error: DefenderApiError, request: LiveResponseRequest): Failure {
   const device = request.device.computerDnsName;
   switch (error.kind) {
     case 'busy':
-      return {
-        code: 'ActiveRequestAlreadyExists',
-        message: `${device} already has a live response session running (from the portal or another tool). Ask again when it has finished.`,
-      };
+      return busyFailure(request);
     case 'disallowed':
       return {
         code: 'DisallowedOperation',
@@ -90,12 +96,9 @@ export function createSubmitProcessor(deps: JobDeps) {
       { type: 'submitted', action, at: clock.nowIso() },
       { action: 'submitted', detail: `Defender action ${action.id}` },
     );
-    if (result.ok) {
-      await scheduler.updateCard(request.id, result.request.version);
-      await refreshQueuePositions();
-      if (result.request.cancellation && !result.request.cancellation.confirmedAt)
-        await scheduler.cancel(request.id, result.request.version);
-    }
+    if (result.ok) await refreshQueuePositions();
+    // Card, pending cancel, and — for a recovered action that already finished, which nothing polls — its results.
+    await followObservation(deps, result, action);
   }
 
   async function fail(request: LiveResponseRequest, failure: Failure): Promise<void> {
@@ -127,16 +130,18 @@ export function createSubmitProcessor(deps: JobDeps) {
       return `nothing to do (${request.state})`;
     const log = logger.child({ requestId: request.id, jobId: job.id });
 
-    // A previous attempt got as far as calling Defender: find its action rather than sending again.
+    // A previous attempt got as far as calling Defender: find its action rather than sending again. Look at once
+    // (it is usually listed already), but send again only after Defender has had the grace time to list it.
     if (request.state === 'Submitting' && request.submission?.lastAttemptAt) {
-      const sinceAttempt = clock.now() - Date.parse(request.submission.lastAttemptAt);
-      if (sinceAttempt < CREATION_GRACE_MS)
-        await postpone(job, token, CREATION_GRACE_MS - sinceAttempt, clock.now());
       const previous = await findPrevious(request);
       if (previous) {
         log.info({ actionId: previous.id }, 'found the action of an earlier attempt; not sending again');
         await recordSubmitted(request, previous);
         return `recovered ${previous.id}`;
+      }
+      const sinceAttempt = clock.now() - Date.parse(request.submission.lastAttemptAt);
+      if (sinceAttempt < CREATION_GRACE_MS) {
+        await postpone(job, token, CREATION_GRACE_MS - sinceAttempt, clock.now());
       }
     }
 
@@ -167,6 +172,13 @@ export function createSubmitProcessor(deps: JobDeps) {
         current.device.machineId,
         runLiveResponseBody(current, deps.settings.channelLabel(current.conversationId)),
       );
+      if (!findCorrelatedAction([action], current.id)) {
+        // Defender merged the request into a session already on the device that is not this request's (its
+        // Comment lacks our tag): following it would show someone else's commands as this request's results.
+        log.warn({ actionId: action.id }, 'Defender merged the request into another session on the device');
+        await fail(current, busyFailure(current));
+        return `merged into another session ${action.id}`;
+      }
       log.info({ actionId: action.id }, 'submitted live response');
       await recordSubmitted(current, action);
       return `submitted ${action.id}`;
@@ -177,6 +189,8 @@ export function createSubmitProcessor(deps: JobDeps) {
         'submit failed',
       );
       if (error.kind === 'throttled') {
+        // A 429 means nothing was created: the next attempt need not wait for Defender to list an action.
+        await requests.transition(request.id, { type: 'submitNotCreated' });
         await budget.backOff('run', error.retryAfterMs ?? 60_000);
         await postpone(job, token, error.retryAfterMs ?? 60_000, clock.now());
       }

@@ -356,11 +356,20 @@ export async function startDefenderSimulator(
         return;
       case 'hang': {
         if (fault.delayMs === undefined) return; // never answers; close() drops the connection
-        const timer = setTimeout(() => {
-          delayTimers.delete(timer);
-          next();
-        }, fault.delayMs);
-        delayTimers.add(timer);
+        const { delayMs } = fault;
+        // Defender has the whole request before it is slow to answer, and still acts on it if the client gives up
+        // or dies meanwhile: read the body now (the routes' parser then skips it), do the work after the delay.
+        express.json({ limit: '1mb' })(req, res, (error?: unknown) => {
+          if (error) {
+            next(error);
+            return;
+          }
+          const timer = setTimeout(() => {
+            delayTimers.delete(timer);
+            next();
+          }, delayMs);
+          delayTimers.add(timer);
+        });
         return;
       }
       case 'loseResponse': {

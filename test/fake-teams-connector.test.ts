@@ -166,6 +166,9 @@ describe('fake Teams connector with a real botbuilder CloudAdapter', () => {
     expect(versions.map((v) => v.text)).toEqual(['echo: status card', 'updated once', 'updated twice']);
     expect(connector.activities(thread.id)).toHaveLength(1);
     expect(connector.activities(thread.id)[0]?.text).toBe('updated twice');
+    const times = connector.historyTimes(replyId);
+    expect(times).toHaveLength(3);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
   });
 
   it('answers TeamsInfo.getMember in a team by UPN, Entra object id or 29: id', async () => {

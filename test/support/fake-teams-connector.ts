@@ -197,6 +197,11 @@ export interface FakeTeamsConnector {
   activities(conversationId?: string): PostedActivity[];
   /** Every version of one activity, oldest first (empty when unknown). */
   history(activityId: string): PostedActivity[];
+  /**
+   * When each version of `history(activityId)` was stored (epoch ms, same order): the post, then each update.
+   * Cheap to call often (no copies of the activities), e.g. to notice a card changed.
+   */
+  historyTimes(activityId: string): number[];
   wasDeleted(activityId: string): boolean;
   /** Conversations made with `POST /v3/conversations`, with the parameters the bot sent. */
   createdConversations(): { id: string; parameters: Record<string, unknown> }[];
@@ -233,6 +238,8 @@ interface ActivityRecord {
   id: string;
   conversationId: string;
   versions: PostedActivity[];
+  /** Epoch ms each version was stored, parallel to `versions`. */
+  storedAt: number[];
   deleted: boolean;
 }
 
@@ -408,7 +415,7 @@ export async function startFakeTeamsConnector(
     id = newActivityId(),
   ): string {
     const posted = toPosted(body, id, conversationId);
-    records.set(id, { id, conversationId, versions: [posted], deleted: false });
+    records.set(id, { id, conversationId, versions: [posted], storedAt: [Date.now()], deleted: false });
     order.push(id);
     return id;
   }
@@ -439,6 +446,7 @@ export async function startFakeTeamsConnector(
       case 'updateActivity': {
         const record = findRecord(conversationId, route.activityId ?? '');
         record.versions.push(toPosted(asObject(body), record.id, record.conversationId));
+        record.storedAt.push(Date.now());
         return [200, { id: record.id }];
       }
       case 'deleteActivity': {
@@ -707,6 +715,9 @@ export async function startFakeTeamsConnector(
     },
     history(activityId) {
       return structuredClone(records.get(activityId)?.versions ?? []);
+    },
+    historyTimes(activityId) {
+      return [...(records.get(activityId)?.storedAt ?? [])];
     },
     wasDeleted(activityId) {
       return records.get(activityId)?.deleted ?? false;

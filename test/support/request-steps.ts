@@ -123,7 +123,10 @@ export function linkIds(card: AdaptiveCardJson | undefined): string[] {
 
 /** `runliveresponse` calls the simulator received for one device, whatever their answer. */
 export function runCallsFor(stack: Stack, machineId: string) {
-  return stack.sim.control.calls({ method: 'POST', path: new RegExp(`/machines/${machineId}/runliveresponse`) });
+  return stack.sim.control.calls({
+    method: 'POST',
+    path: new RegExp(`/machines/${machineId}/runliveresponse`),
+  });
 }
 
 /** The actions the bot's request created (its correlation tag is in the Defender Comment). */

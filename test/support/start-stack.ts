@@ -37,7 +37,8 @@ export interface Stack {
   redis: Redis;
   /** Stops the bot only (simulator, Teams and Redis state stay): for restart tests. */
   stopBot(): Promise<void>;
-  startBot(extraEnv?: Record<string, string>): Promise<void>;
+  /** `workers: false` starts the HTTP side only (default: as the stack was started). */
+  startBot(extraEnv?: Record<string, string>, startOptions?: { workers?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -91,11 +92,11 @@ export async function startStack(
       await app?.close();
       app = undefined;
     },
-    async startBot(extraEnv = {}) {
+    async startBot(extraEnv = {}, startOptions = {}) {
       Object.assign(env, extraEnv);
       app = await startApp(readConfig(env), {
         http: true,
-        workers: options.workers ?? true,
+        workers: startOptions.workers ?? options.workers ?? true,
         logger,
         host: '127.0.0.1',
         ...(options.defenderTokens ? { defenderTokens: options.defenderTokens(sim) } : {}),
