@@ -99,7 +99,11 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const jobDefender = createBudgetedDefender(client, budget, { maxWaitMs: JOB_BUDGET_WAIT_MS });
   const sessions = createSessionSlots({ redis, keys, maxSessions: config.defender.maxSessions });
   const links = createResultLinkStore({ redis, keys });
-  const scheduler = createJobScheduler({ connection: bullConnection, prefix: keys.bullPrefix() });
+  const scheduler = createJobScheduler({
+    connection: bullConnection,
+    prefix: keys.bullPrefix(),
+    onError: (error, queue) => logger.warn({ queue, err: error.message }, 'queue error'),
+  });
   const policy = {
     approvers: config.approval.approvers,
     allowSelfApproval: config.approval.allowSelfApproval,
