@@ -50,7 +50,10 @@ export function createDefenderBudget(deps: {
   const { limiter } = deps;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const margin = deps.skewMargin ?? ARRIVAL_SKEW_MARGIN;
-  const widen = (rate: Rate): Rate => ({ count: rate.count, durationMs: Math.ceil(rate.durationMs * (1 + margin)) });
+  const widen = (rate: Rate): Rate => ({
+    count: rate.count,
+    durationMs: Math.ceil(rate.durationMs * (1 + margin)),
+  });
   const rates: Record<BudgetKind, Rate[]> = { run: [widen(deps.runRate)], api: deps.apiRates.map(widen) };
   const key = (kind: BudgetKind) => `defender-${kind}`;
 

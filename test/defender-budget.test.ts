@@ -24,6 +24,8 @@ function budgetAt(name: string, now: { t: number }) {
       { count: 5, durationMs: 1_000 },
       { count: 8, durationMs: 60_000 },
     ],
+    // Exact windows here; the margin has its own test.
+    skewMargin: 0,
   });
 }
 
@@ -80,6 +82,23 @@ describe('DefenderBudget', () => {
     expect(await budget.peekWait('run')).toBe(0);
     now.t += 7_000;
     expect(await budget.tryAcquire('api')).toEqual({ ok: true });
+  });
+
+  it('counts each window a little longer than Defender does, for calls that arrive later than they took a slot', async () => {
+    const now = { t: 6_000_000 };
+    const keys = redisKeys(`${prefix}-margin`);
+    const clock = { now: () => now.t, nowIso: () => new Date(now.t).toISOString() };
+    const budget = createDefenderBudget({
+      limiter: createSlidingWindowLimiter({ redis, clock, keyOf: keys.limiter }),
+      now: clock.now,
+      runRate: { count: 1, durationMs: 60_000 },
+      apiRates: [{ count: 1, durationMs: 60_000 }],
+    });
+    expect((await budget.tryAcquire('run')).ok).toBe(true);
+    now.t += 60_001;
+    expect(await budget.tryAcquire('run')).toEqual({ ok: false, waitMs: 1_199 });
+    now.t += 1_199;
+    expect((await budget.tryAcquire('run')).ok).toBe(true);
   });
 
   it('shares one budget between processes', async () => {
