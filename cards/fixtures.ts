@@ -184,7 +184,8 @@ export function fixtureRequest(
   state: RequestState,
   overrides: Partial<LiveResponseRequest> = {},
 ): LiveResponseRequest {
-  return { ...baseRequest(), ...STATE_CHANGES[state], state, ...overrides };
+  // A deep copy: tests change the progress of the request they get, which must not leak into the next one.
+  return { ...baseRequest(), ...structuredClone(STATE_CHANGES[state]), state, ...overrides };
 }
 
 export function fixtureOptions(overrides: Partial<RequestCardOptions> = {}): RequestCardOptions {

@@ -69,6 +69,30 @@ function findText(card: AdaptiveCard, text: string): Node | undefined {
   );
 }
 
+/** The text runs of the per-line blocks in a command's `style` container (emphasis = output, attention = errors). */
+function linesIn(container: Node | undefined, style: 'emphasis' | 'attention'): Node[] {
+  const block = (container?.items as Node[] | undefined)?.find(
+    (item) => item.type === 'Container' && item.style === style,
+  );
+  return ((block?.items as Node[] | undefined) ?? []).map((element) => {
+    expect(element).toMatchObject({ type: 'RichTextBlock', spacing: 'None' });
+    expect(element.inlines).toHaveLength(1);
+    return (element.inlines as Node[])[0]!;
+  });
+}
+
+/** A Succeeded request whose first command (a RunScript) printed `output` and `errors`. */
+function withTranscript(output: string, errors = '', exitCode = 0): LiveResponseRequest {
+  const request = fixtureRequest('Succeeded');
+  request.progress[0] = {
+    ...request.progress[0]!,
+    transcript: summariseTranscript(
+      JSON.stringify({ exit_code: exitCode, script_output: output, script_errors: errors }),
+    ),
+  };
+  return request;
+}
+
 /** The command containers (the ones that hold a command's header row), in order. */
 function commandContainers(card: AdaptiveCard): Node[] {
   return card.body.filter(
@@ -393,26 +417,109 @@ describe('renderRequestCard', () => {
       expect(badge(render(unknown))).toMatchObject({ style: 'warning' });
     });
 
-    it('shows the cleaned output in monospace and the errors in attention colour', () => {
-      const output = findText(
-        render(fixtureRequest('Succeeded')),
-        'C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip\n51 MB',
-      );
-      expect(output).toMatchObject({ type: 'TextBlock', fontType: 'Monospace', wrap: true });
-      const errors = nodes(render(fixtureRequest('Failed')).body).find(
-        (node) => node.type === 'TextBlock' && String(node.text).startsWith('Get-Process : Cannot find'),
-      );
-      expect(errors).toMatchObject({ fontType: 'Monospace', color: 'Attention' });
+    it('shows the cleaned output in monospace and the errors in attention colour, one line per element', () => {
+      const [minidump] = commandContainers(render(fixtureRequest('Succeeded')));
+      const output = linesIn(minidump, 'emphasis');
+      expect(output.map((run) => run.text)).toEqual(['C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip', '51 MB']);
+      for (const run of output) expect(run).toMatchObject({ type: 'TextRun', fontType: 'Monospace' });
+
+      const [failed] = commandContainers(render(fixtureRequest('Failed')));
+      const errors = linesIn(failed, 'attention');
+      expect(errors.map((run) => run.text)).toEqual([
+        'Get-Process : Cannot find a process with the name "OfficeClickToRun". Verify the process name and call the cmdlet again.',
+        '    + CategoryInfo          : ObjectNotFound: (OfficeClickToRun:String) [Get-Process], ProcessCommandException',
+      ]);
+      for (const run of errors) expect(run).toMatchObject({ fontType: 'Monospace', color: 'Attention' });
       expect(JSON.stringify(render(fixtureRequest('Succeeded')))).not.toContain('Transcript started');
     });
 
-    it('says how much of a long output is shown', () => {
+    it('draws a multi-line output one line per element, in order, with blank lines kept', () => {
+      const output = ['Name      Id', '----      --', 'svchost  812', '', 'Total: 1', '', ''].join('\r\n');
+      const card = render(withTranscript(output));
+      const runs = linesIn(commandContainers(card)[0], 'emphasis');
+      expect(runs.map((run) => run.text)).toEqual([
+        'Name      Id',
+        '----      --',
+        'svchost  812',
+        '\u00a0',
+        'Total: 1',
+      ]);
+      for (const run of runs) {
+        expect(String(run.text)).not.toMatch(/[\r\n]/);
+        expect(run).toMatchObject({ type: 'TextRun', fontType: 'Monospace', size: 'Small' });
+      }
+      expect(JSON.stringify(card)).not.toContain('${');
+    });
+
+    it('shows markdown-looking output and errors literally, in runs that are never read as markdown', () => {
+      const markdown = [
+        '- item',
+        '* star item',
+        '+ plus item',
+        '1. x',
+        '2) y',
+        '**bold** and __strong__',
+        '_under_ and *single*',
+        '[link](http://x)',
+        '<http://auto.link>',
+        '# heading',
+        '> quote',
+        '`code`',
+        '---',
+        '<at>Marcus Chen</at>',
+        'C:\\temp\\*.log & <b>not html</b>',
+      ];
+      const card = render(withTranscript(markdown.join('\n'), markdown.join('\n'), 1));
+      const [container] = commandContainers(card);
+      expect(linesIn(container, 'emphasis').map((run) => run.text)).toEqual(markdown);
+      expect(linesIn(container, 'attention').map((run) => run.text)).toEqual(markdown);
+      // TextBlocks are markdown in Teams; none may carry device text.
+      const blockTexts = nodes(card.body)
+        .filter((node) => node.type === 'TextBlock')
+        .map((node) => String(node.text));
+      for (const line of markdown) expect(blockTexts).not.toContain(line);
+    });
+
+    it('keeps the card text functions {{DATE()}} and {{TIME()}} in output as typed', () => {
+      const line = 'Due {{DATE(2024-05-14T09:00:00Z, SHORT)}} at {{TIME(2024-05-14T09:00:00Z)}}';
+      const [run] = linesIn(commandContainers(render(withTranscript(line)))[0], 'emphasis');
+      expect(run?.text).toBe(line.replaceAll('{{', '{\u2060{'));
+      expect(String(run?.text).replaceAll('\u2060', '')).toBe(line);
+    });
+
+    it("draws each of Defender's command errors on its own line", () => {
+      const request = fixtureRequest('Failed');
+      request.progress[0] = {
+        ...request.progress[0]!,
+        errors: ['Script execution failed with exit code 1', '', '- see the transcript'],
+      };
+      const container = commandContainers(render(request))[0];
+      const errorBlock = ((container?.items as Node[] | undefined) ?? []).find(
+        (item) => item.type === 'Container' && item.style === undefined,
+      );
+      const runs = nodes(errorBlock).filter((node) => node.type === 'TextRun');
+      expect(runs.map((run) => run.text)).toEqual([
+        'Script execution failed with exit code 1',
+        '- see the transcript',
+      ]);
+      for (const run of runs) expect(run.color).toBe('Attention');
+    });
+
+    it('says how much of a long output is shown, in KB and lines', () => {
       const long = Array.from({ length: 4000 }, (_, i) => `line ${i}`).join('\n');
-      const transcript = summariseTranscript(JSON.stringify({ exit_code: 0, script_output: long }));
-      const request = fixtureRequest('Succeeded');
-      request.progress[0] = { ...request.progress[0]!, transcript };
-      const note = texts(render(request)).find((text) => text.startsWith('Showing '));
-      expect(note).toBe(`Showing 1.5 of ${Math.round(Buffer.byteLength(long) / 1024)} KB`);
+      const card = render(withTranscript(long));
+      const note = texts(card).find((text) => text.startsWith('Showing '));
+      const shown = Array.from({ length: 40 }, (_, i) => `line ${i}`).join('\n');
+      expect(note).toBe(
+        `Showing ${(Buffer.byteLength(shown) / 1024).toFixed(1)} of ${Math.round(Buffer.byteLength(long) / 1024)} KB (first 40 lines) — output shortened to fit the card; download the transcript for the full text.`,
+      );
+      expect(linesIn(commandContainers(card)[0], 'emphasis')).toHaveLength(40);
+    });
+
+    it('counts the lines when the card shows fewer than the whole (short) output', () => {
+      const output = Array.from({ length: 60 }, (_, i) => `${i}`).join('\n');
+      const note = texts(render(withTranscript(output))).find((text) => text.startsWith('Showing '));
+      expect(note).toMatch(/^Showing 0\.1 of 0\.2 KB \(40 of 60 lines\) — output shortened to fit the card/);
     });
 
     it('links downloads through the bot with the expiry time', () => {
@@ -460,6 +567,59 @@ describe('renderRequestCard', () => {
         fixtureOptions({ timeZoneLabel: 'Europe/Berlin', now: new Date('2024-05-15T08:00:00Z') }),
       );
       expect(texts(card)).toContain('Approved by Marcus Chen at 14 May 11:05 Europe/Berlin');
+    });
+  });
+
+  describe('a script that exits non-zero in a succeeded action', () => {
+    const statusRuns = (card: AdaptiveCard) =>
+      card.body
+        .filter((element) => element.type === 'RichTextBlock' && element.spacing === 'Small')
+        .flatMap((element) => element.inlines as Node[]);
+
+    it("keeps Defender's Succeeded badge and says in warning colour which script failed", () => {
+      const card = render(withTranscript('Looking for process OfficeClickToRun', 'Access is denied.', 1));
+      expect(texts(card)).toContain('Succeeded');
+      const warning = findText(card, 'minidump.ps1 exited with code 1 — check its errors below');
+      expect(warning).toMatchObject({ type: 'TextRun', color: 'Warning', weight: 'Bolder' });
+      expect(statusRuns(card)).toContain(warning);
+      expect(texts(card)).toContain('Exit code 1');
+    });
+
+    it('points at the output when the script wrote no errors', () => {
+      const card = render(withTranscript('nothing found', '', 3));
+      expect(findText(card, 'minidump.ps1 exited with code 3 — check its output below')?.color).toBe(
+        'Warning',
+      );
+    });
+
+    it('says nothing extra for exit code 0, an unknown exit code, or a command Defender marked failed', () => {
+      const clean = (card: AdaptiveCard) => expect(JSON.stringify(card)).not.toContain('exited with code');
+      clean(render(fixtureRequest('Succeeded')));
+      const unknown = fixtureRequest('Succeeded');
+      unknown.progress[0]!.transcript!.exitCode = null;
+      clean(render(unknown));
+      clean(render(fixtureRequest('Failed')));
+    });
+
+    it('names three scripts and counts the rest', () => {
+      const commands = Array.from({ length: 5 }, (_, i) => ({
+        type: 'RunScript' as const,
+        scriptName: `check-${i}.ps1`,
+      }));
+      const progress: CommandProgress[] = commands.map(() => ({
+        status: 'Completed',
+        errors: [],
+        transcript: summariseTranscript(JSON.stringify({ exit_code: 2, script_errors: 'failed' })),
+      }));
+      const lines = texts(render(fixtureRequest('Succeeded', { commands, progress }))).filter((text) =>
+        /exited with/.test(text),
+      );
+      expect(lines).toEqual([
+        'check-0.ps1 exited with code 2 — check its errors below',
+        'check-1.ps1 exited with code 2 — check its errors below',
+        'check-2.ps1 exited with code 2 — check its errors below',
+        '2 more scripts exited with a non-zero code — see below',
+      ]);
     });
   });
 
@@ -515,6 +675,39 @@ describe('renderRequestCard', () => {
       const card = render(request, 'approver');
       expect(cardSizeBytes(card)).toBeLessThanOrEqual(MAX_CARD_BYTES);
       expect(JSON.stringify(card)).not.toContain('${');
+    });
+
+    it('fits a single command with thousands of lines, showing at most 40 of them', () => {
+      const lines = Array.from({ length: 5000 }, (_, n) => (n % 7 === 0 ? '' : `- entry ${n} **x**`));
+      const card = render(withTranscript(lines.join('\n'), lines.join('\n'), 1), 'approver');
+      expect(cardSizeBytes(card)).toBeLessThanOrEqual(MAX_CARD_BYTES);
+      expect(JSON.stringify(card)).not.toContain('${');
+      const [container] = commandContainers(card);
+      expect(linesIn(container, 'emphasis').length).toBeLessThanOrEqual(40);
+      expect(linesIn(container, 'emphasis').length).toBeGreaterThan(20);
+      expect(linesIn(container, 'attention').length).toBeLessThanOrEqual(20);
+      expect(texts(card).find((text) => text.startsWith('Showing '))).toMatch(
+        /^Showing [\d.]+ of \d+ KB of output \(first \d+ lines\), [\d.]+ of \d+ KB of errors \(first \d+ lines\) — output shortened/,
+      );
+    });
+
+    it('fits 10 commands of one-character lines, where the per-line JSON outweighs the text', () => {
+      const request = bigRequest(() => ({
+        exitCode: 1,
+        output: 'x\n'.repeat(5000),
+        outputBytes: 10000,
+        outputTruncated: false,
+        errors: 'y\n'.repeat(5000),
+        errorsBytes: 10000,
+        errorsTruncated: false,
+      }));
+      for (const viewer of VIEWERS) {
+        const card = render(request, viewer);
+        expect(cardSizeBytes(card)).toBeLessThanOrEqual(MAX_CARD_BYTES);
+        expect(JSON.stringify(card)).not.toContain('${');
+        expect(commandContainers(card)).toHaveLength(10);
+        expect(JSON.stringify(card)).toContain('output shortened to fit the card');
+      }
     });
 
     it('leaves a card that already fits untouched', () => {

@@ -50,6 +50,16 @@ export interface ButtonView {
   enabled: boolean;
 }
 
+/**
+ * One line of device text (script output, script errors, Defender's command errors). The template draws each as
+ * its own RichTextBlock with one TextRun: one element per line keeps the line breaks in every client (a TextBlock's
+ * markdown joins single newlines into one paragraph), and TextRun text is never read as markdown, so `- x`,
+ * `1. x`, `**x**`, `_x_` and `[x](y)` show literally without escapes that some clients would print.
+ */
+export interface CardLine {
+  text: string;
+}
+
 /** One command's block on the card. Every field is always set: the template must never meet a missing one. */
 export interface CommandView {
   label: string;
@@ -59,16 +69,16 @@ export interface CommandView {
   hasNote: boolean;
   note: string;
   hasErrors: boolean;
-  errors: string;
+  errorLines: CardLine[];
   hasTranscript: boolean;
   exitCodeText: string;
   exitCodeStyle: ContainerStyle;
   hasOutput: boolean;
-  output: string;
+  outputLines: CardLine[];
   hasEmptyOutputNote: boolean;
   emptyOutputNote: string;
   hasTranscriptErrors: boolean;
-  transcriptErrors: string;
+  transcriptErrorLines: CardLine[];
   hasSizeNote: boolean;
   sizeNote: string;
   hasResultError: boolean;
@@ -117,10 +127,16 @@ export interface RequestCardData {
 export interface CardBudget {
   /** Characters of transcript output per command. */
   outputChars: number;
+  /** Lines of transcript output per command; each line is its own element, ~110 bytes of JSON before its text. */
+  outputLines: number;
   /** Characters of transcript errors per command. */
   transcriptErrorsChars: number;
+  /** Lines of transcript errors per command. */
+  transcriptErrorsLines: number;
   /** Characters of Defender's command errors per command. */
   commandErrorsChars: number;
+  /** Lines of Defender's command errors per command. */
+  commandErrorsLines: number;
   /** Characters of any other free text (reason, labels, notices, failure messages). */
   freeTextChars: number;
   /** Commands drawn on the card; the rest are counted in one line. */
@@ -131,42 +147,81 @@ export interface CardBudget {
 export const CARD_BUDGETS: readonly CardBudget[] = [
   {
     outputChars: DEFAULT_TRANSCRIPT_LIMITS.outputChars,
+    outputLines: 40,
     transcriptErrorsChars: DEFAULT_TRANSCRIPT_LIMITS.errorsChars,
+    transcriptErrorsLines: 20,
     commandErrorsChars: 1000,
+    commandErrorsLines: 10,
     freeTextChars: 1000,
     maxCommands: 50,
   },
   {
     outputChars: 1000,
+    outputLines: 25,
     transcriptErrorsChars: 500,
+    transcriptErrorsLines: 12,
     commandErrorsChars: 600,
+    commandErrorsLines: 6,
     freeTextChars: 600,
     maxCommands: 50,
   },
   {
     outputChars: 600,
+    outputLines: 15,
     transcriptErrorsChars: 300,
+    transcriptErrorsLines: 8,
     commandErrorsChars: 400,
+    commandErrorsLines: 5,
     freeTextChars: 400,
     maxCommands: 50,
   },
   {
     outputChars: 300,
+    outputLines: 8,
     transcriptErrorsChars: 200,
+    transcriptErrorsLines: 5,
     commandErrorsChars: 300,
+    commandErrorsLines: 4,
     freeTextChars: 300,
     maxCommands: 50,
   },
   {
     outputChars: 120,
+    outputLines: 4,
     transcriptErrorsChars: 100,
+    transcriptErrorsLines: 3,
     commandErrorsChars: 200,
+    commandErrorsLines: 3,
     freeTextChars: 200,
     maxCommands: 50,
   },
-  { outputChars: 0, transcriptErrorsChars: 0, commandErrorsChars: 150, freeTextChars: 150, maxCommands: 30 },
-  { outputChars: 0, transcriptErrorsChars: 0, commandErrorsChars: 80, freeTextChars: 100, maxCommands: 15 },
+  {
+    outputChars: 0,
+    outputLines: 0,
+    transcriptErrorsChars: 0,
+    transcriptErrorsLines: 0,
+    commandErrorsChars: 150,
+    commandErrorsLines: 2,
+    freeTextChars: 150,
+    maxCommands: 30,
+  },
+  {
+    outputChars: 0,
+    outputLines: 0,
+    transcriptErrorsChars: 0,
+    transcriptErrorsLines: 0,
+    commandErrorsChars: 80,
+    commandErrorsLines: 1,
+    freeTextChars: 100,
+    maxCommands: 15,
+  },
 ];
+
+/** Stands in for an empty line so it keeps its height: renderers drop a TextRun with no text or only spaces. */
+const BLANK_LINE = '\u00a0';
+
+/** Most scripts whose non-zero exit code gets its own header line; the rest are counted in one more line. */
+const MAX_EXIT_CODE_LINES = 3;
 
 /** Teams accepts at most 60 users in `refresh.userIds`. */
 const MAX_REFRESH_USERS = 60;
@@ -316,6 +371,7 @@ function statusLines(
     default:
       break;
   }
+  lines.push(...nonZeroExitLines(request, budget));
 
   if (cancellation) {
     const at = clock.format(cancellation.at);
@@ -340,15 +396,51 @@ function statusLines(
   return lines;
 }
 
-type Tone = 'default' | 'subtle' | 'attention' | 'warning' | 'notice';
+/**
+ * Defender can report a RunScript as Completed (and the action as Succeeded) when the script itself exited non-zero,
+ * so a failed script would hide behind a green badge: the header says so in warning colour, one line per script.
+ * The badge stays Defender's word.
+ */
+function nonZeroExitLines(request: LiveResponseRequest, budget: CardBudget): StatusLine[] {
+  const failed: { scriptName: string; exitCode: number; hasErrors: boolean }[] = [];
+  request.commands.slice(0, budget.maxCommands).forEach((command, index) => {
+    const progress = request.progress[index];
+    const transcript = progress?.transcript;
+    if (command.type !== 'RunScript' || progress?.status !== 'Completed' || !transcript) return;
+    if (transcript.exitCode === null || transcript.exitCode === 0) return;
+    failed.push({
+      scriptName: clip(command.scriptName, budget.freeTextChars),
+      exitCode: transcript.exitCode,
+      hasErrors: transcript.errors !== '',
+    });
+  });
+  const lines = failed
+    .slice(0, MAX_EXIT_CODE_LINES)
+    .map((script) =>
+      line(
+        `${script.scriptName} exited with code ${script.exitCode} — check its ${script.hasErrors ? 'errors' : 'output'} below`,
+        'alert',
+      ),
+    );
+  const more = failed.length - MAX_EXIT_CODE_LINES;
+  if (more > 0) {
+    lines.push(
+      line(`${more} more script${more === 1 ? '' : 's'} exited with a non-zero code — see below`, 'alert'),
+    );
+  }
+  return lines;
+}
+
+type Tone = 'default' | 'subtle' | 'attention' | 'warning' | 'alert' | 'notice';
 
 function line(text: string, tone: Tone = 'default'): StatusLine {
   return {
     text,
-    color: tone === 'attention' ? 'Attention' : tone === 'warning' ? 'Warning' : 'Default',
+    color:
+      tone === 'attention' ? 'Attention' : tone === 'warning' || tone === 'alert' ? 'Warning' : 'Default',
     isSubtle: tone === 'subtle' || tone === 'notice',
     italic: tone === 'notice',
-    weight: tone === 'attention' ? 'Bolder' : 'Default',
+    weight: tone === 'attention' || tone === 'alert' ? 'Bolder' : 'Default',
   };
 }
 
@@ -376,7 +468,12 @@ function commandView(
   const command = request.commands[index]!;
   const progress: CommandProgress = request.progress[index] ?? { status: 'Created', errors: [] };
   const status = commandStatus(request, index, progress);
-  const errors = clip(progress.errors.join('\n'), budget.commandErrorsChars);
+  // Defender's errors are short messages: blank ones carry nothing, and each is capped like any free text.
+  const errors = cardLines(
+    clip(progress.errors.filter((error) => error.trim() !== '').join('\n'), budget.commandErrorsChars),
+    budget.commandErrorsChars,
+    budget.commandErrorsLines,
+  );
 
   const view: CommandView = {
     label: clip(describeCommand(command), budget.freeTextChars),
@@ -385,17 +482,17 @@ function commandView(
     statusSubtle: status.subtle,
     hasNote: status.note !== '',
     note: status.note,
-    hasErrors: errors !== '',
-    errors,
+    hasErrors: errors.lines.length > 0,
+    errorLines: errors.lines,
     hasTranscript: false,
     exitCodeText: '',
     exitCodeStyle: 'emphasis',
     hasOutput: false,
-    output: '',
+    outputLines: [],
     hasEmptyOutputNote: false,
     emptyOutputNote: '',
     hasTranscriptErrors: false,
-    transcriptErrors: '',
+    transcriptErrorLines: [],
     hasSizeNote: false,
     sizeNote: '',
     hasResultError: progress.resultError !== undefined,
@@ -409,27 +506,35 @@ function commandView(
 
   const transcript = command.type === 'RunScript' ? progress.transcript : undefined;
   if (transcript) {
-    const output = truncateOnLine(transcript.output, budget.outputChars);
-    const transcriptErrors = truncateOnLine(transcript.errors, budget.transcriptErrorsChars);
+    const output = cardLines(transcript.output, budget.outputChars, budget.outputLines);
+    const transcriptErrors = cardLines(
+      transcript.errors,
+      budget.transcriptErrorsChars,
+      budget.transcriptErrorsLines,
+    );
     const sizeNote = transcriptSizeNote(
-      output,
-      Math.max(transcript.outputBytes, byteLength(transcript.output)),
-      transcript.outputTruncated,
-      transcriptErrors,
-      Math.max(transcript.errorsBytes, byteLength(transcript.errors)),
-      transcript.errorsTruncated,
+      {
+        shown: output,
+        totalBytes: Math.max(transcript.outputBytes, byteLength(transcript.output)),
+        summaryCut: transcript.outputTruncated,
+      },
+      {
+        shown: transcriptErrors,
+        totalBytes: Math.max(transcript.errorsBytes, byteLength(transcript.errors)),
+        summaryCut: transcript.errorsTruncated,
+      },
     );
     Object.assign(view, {
       hasTranscript: true,
       exitCodeText: transcript.exitCode === null ? 'Exit code unknown' : `Exit code ${transcript.exitCode}`,
       exitCodeStyle:
         transcript.exitCode === null ? 'warning' : transcript.exitCode === 0 ? 'good' : 'attention',
-      hasOutput: output.text !== '',
-      output: output.text,
+      hasOutput: output.lines.length > 0,
+      outputLines: output.lines,
       hasEmptyOutputNote: transcript.output === '' && transcript.errors === '',
       emptyOutputNote: 'The script printed no output.',
-      hasTranscriptErrors: transcriptErrors.text !== '',
-      transcriptErrors: transcriptErrors.text,
+      hasTranscriptErrors: transcriptErrors.lines.length > 0,
+      transcriptErrorLines: transcriptErrors.lines,
       hasSizeNote: sizeNote !== '',
       sizeNote,
     } satisfies Partial<CommandView>);
@@ -503,27 +608,86 @@ function notRunReason(request: LiveResponseRequest, index: number): string {
   }
 }
 
-function transcriptSizeNote(
-  output: { text: string; truncated: boolean },
-  outputBytes: number,
-  summaryCutOutput: boolean,
-  errors: { text: string; truncated: boolean },
-  errorsBytes: number,
-  summaryCutErrors: boolean,
-): string {
-  const showOutput = output.truncated || summaryCutOutput;
-  const showErrors = errors.truncated || summaryCutErrors;
+/** Device text as the card shows it: at most so many characters and lines, one CardLine per line. */
+interface ShownLines {
+  lines: CardLine[];
+  /** UTF-8 size of the lines shown, newlines included. */
+  shownBytes: number;
+  /** Lines in the text the card was given (all of it, unless the summary was cut before). */
+  givenLines: number;
+  /** Whether the card left some of the text it was given out. */
+  cut: boolean;
+}
+
+/**
+ * Cuts `text` to `maxChars` on a line boundary and to `maxLines` lines. Trailing blank lines go; a blank line
+ * inside stays as BLANK_LINE so paragraphs stay apart.
+ */
+function cardLines(text: string, maxChars: number, maxLines: number): ShownLines {
+  const given = splitLines(text);
+  const byChars = truncateOnLine(given.join('\n'), maxChars);
+  const withinChars = splitLines(byChars.text);
+  const kept = withinChars.slice(0, Math.max(0, maxLines));
+  const cut = byChars.truncated || kept.length < withinChars.length;
+  while (kept.length > 0 && kept[kept.length - 1]!.trim() === '') kept.pop();
+  return {
+    lines: kept.map((text) => ({ text: literalLine(text) })),
+    shownBytes: byteLength(kept.join('\n')),
+    givenLines: given.length,
+    cut,
+  };
+}
+
+/** Lines of device text; summaries use `\n`, but a caller may hand over raw `\r\n` text. */
+function splitLines(text: string): string[] {
+  return text === '' ? [] : text.split(/\r\n?|\n/);
+}
+
+/**
+ * A line as a TextRun shows it literally. TextRun text is never markdown, but every renderer still expands the
+ * `{{DATE(…)}}` / `{{TIME(…)}}` text functions in it; a word joiner between the braces keeps those as typed.
+ */
+function literalLine(line: string): string {
+  if (line.trim() === '') return BLANK_LINE;
+  return line.replace(/\{\{(?=(?:DATE|TIME)\()/g, '{\u2060{');
+}
+
+interface SizeNotePart {
+  shown: ShownLines;
+  /** Size of the whole cleaned text on the device side. */
+  totalBytes: number;
+  /** Whether summariseTranscript had already cut the text the card was given. */
+  summaryCut: boolean;
+}
+
+/** "Showing 1.2 of 195 KB (first 40 lines)", for output and errors, or '' when everything is shown. */
+function transcriptSizeNote(output: SizeNotePart, errors: SizeNotePart): string {
+  const showOutput = output.shown.cut || output.summaryCut;
+  const showErrors = errors.shown.cut || errors.summaryCut;
   if (!showOutput && !showErrors) return '';
-  const outputPart = `${kilobytes(byteLength(output.text))} of ${kilobytes(outputBytes)} KB`;
-  const errorsPart = `${kilobytes(byteLength(errors.text))} of ${kilobytes(errorsBytes)} KB of errors`;
+  const outputPart = sizePart(output);
+  const errorsPart = sizePart(errors, ' of errors');
   const shown =
     showOutput && showErrors
-      ? `Showing ${outputPart} of output, ${errorsPart}`
+      ? `Showing ${sizePart(output, ' of output')}, ${errorsPart}`
       : showOutput
         ? `Showing ${outputPart}`
         : `Showing ${errorsPart}`;
-  const cutForCard = output.truncated || errors.truncated;
+  const cutForCard = output.shown.cut || errors.shown.cut;
   return cutForCard ? `${shown} — ${SHORTENED_NOTE}.` : shown;
+}
+
+/** `1.2 of 195 KB (first 40 lines)` when the summary was cut, `0.9 of 2.3 KB (40 of 75 lines)` when not. */
+function sizePart(part: SizeNotePart, what = ''): string {
+  const size = `${kilobytes(part.shown.shownBytes)} of ${kilobytes(part.totalBytes)} KB${what}`;
+  const shownLines = part.shown.lines.length;
+  if (shownLines === 0) return size;
+  const lines = part.summaryCut
+    ? shownLines === 1
+      ? 'first line'
+      : `first ${shownLines} lines`
+    : `${shownLines} of ${part.shown.givenLines} lines`;
+  return `${size} (${lines})`;
 }
 
 /** `0.4`, `1.5`, `195`: one decimal while it matters. */

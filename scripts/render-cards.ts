@@ -8,6 +8,8 @@ import { chromium } from 'playwright-core';
 import type { AdaptiveCard } from '../cards/adaptive-card.js';
 import { fixtureOptions, fixtureRequest } from '../cards/fixtures.js';
 import { renderRequestCard } from '../cards/request-card.js';
+import type { LiveResponseRequest } from '../core/request.js';
+import { summariseTranscript } from '../core/summarise-transcript.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // Everything the page loads is answered by page.route below; the browser must never reach the network.
@@ -37,6 +39,34 @@ interface Scene {
   card: AdaptiveCard;
 }
 
+/**
+ * Defender says Succeeded, the script says exit code 1: the header warns, and output that looks like markdown
+ * (lists, emphasis, a link) is drawn literally, one line per line, blank line included.
+ */
+function scriptExitedNonZero(): LiveResponseRequest {
+  const request = fixtureRequest('Succeeded');
+  request.progress[0] = {
+    ...request.progress[0]!,
+    transcript: summariseTranscript(
+      JSON.stringify({
+        script_name: 'minidump.ps1',
+        exit_code: 1,
+        script_output: [
+          'Candidates:',
+          '- OfficeClickToRun (pid 4312)',
+          '1. C:\\Program Files\\Common Files\\microsoft shared\\ClickToRun\\OfficeClickToRun.exe',
+          '',
+          '**dump skipped** see [docs](http://x) _later_',
+        ].join('\r\n'),
+        script_errors:
+          'Out-File : Access to the path C:\\windows\\TEMP\\OfficeClickToRun.dmp is denied.\r\n' +
+          '    + FullyQualifiedErrorId : FileOpenFailure,Microsoft.PowerShell.Commands.OutFileCommand',
+      }),
+    ),
+  };
+  return request;
+}
+
 const SCENES: Scene[] = [
   {
     file: 'awaiting-approval.png',
@@ -53,6 +83,10 @@ const SCENES: Scene[] = [
   {
     file: 'failed.png',
     card: renderRequestCard(fixtureRequest('Failed'), fixtureOptions({ viewer: 'other' })),
+  },
+  {
+    file: 'script-exit-code.png',
+    card: renderRequestCard(scriptExitedNonZero(), fixtureOptions({ viewer: 'other' })),
   },
 ];
 
@@ -139,6 +173,10 @@ const PAGE_CSS = `
     border-radius: 4px; width: 100%; }
   .ac-textInput::placeholder { color: #707070; }
   .mention { color: #5B5FC7; font-weight: 600; }
+  /* Script output is one RichTextBlock per line; the Agents Playground's Teams renderer keeps a TextRun's spaces
+     (pre-wrap, so Format-Table columns and indented error lines line up) and wraps a word wider than the card. */
+  .ac-textRun { white-space: pre-wrap; }
+  .ac-richTextBlock { overflow-wrap: anywhere; }
 `;
 
 // Runs in the page. Plain text keeps its newlines (innerText); only text with <at> mentions becomes HTML,
