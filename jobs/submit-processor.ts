@@ -145,6 +145,11 @@ export function createSubmitProcessor(deps: JobDeps) {
       }
     }
 
+    // Wait for the run budget before taking a session: a request that only waits for its turn must not hold one of
+    // the tenant's sessions (the others would then read "all sessions are in use" while Defender has some free).
+    const runWait = await budget.peekWait('run');
+    if (runWait > 0) await postpone(job, token, runWait, clock.now());
+
     const slot = await sessions.claim(request.id, request.device.machineId);
     if (!slot.ok) {
       const notice =
@@ -157,7 +162,11 @@ export function createSubmitProcessor(deps: JobDeps) {
     }
 
     const grant = await budget.tryAcquire('run');
-    if (!grant.ok) await postpone(job, token, grant.waitMs, clock.now());
+    if (!grant.ok) {
+      // Another submission took the slot meanwhile: give the session back while waiting.
+      await sessions.release(request.id);
+      await postpone(job, token, grant.waitMs, clock.now());
+    }
 
     // Record the attempt before the call: if the process dies mid-call, the next attempt looks before sending.
     const started = await requests.transition(request.id, { type: 'submitStarted', at: clock.nowIso() });

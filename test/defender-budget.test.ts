@@ -96,8 +96,8 @@ describe('DefenderBudget', () => {
     });
     expect((await budget.tryAcquire('run')).ok).toBe(true);
     now.t += 60_001;
-    expect(await budget.tryAcquire('run')).toEqual({ ok: false, waitMs: 1_199 });
-    now.t += 1_199;
+    expect(await budget.tryAcquire('run')).toEqual({ ok: false, waitMs: 1_799 });
+    now.t += 1_799;
     expect((await budget.tryAcquire('run')).ok).toBe(true);
   });
 
