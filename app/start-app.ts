@@ -13,9 +13,9 @@ import { createSlidingWindowLimiter } from '../core/sliding-window-limiter.js';
 import { createBudgetedDefender } from '../defender/budgeted-defender.js';
 import { createDefenderBudget } from '../defender/defender-budget.js';
 import { createDefenderClient } from '../defender/defender-client.js';
-import { createLibraryCache } from '../defender/library-cache.js';
 import { createResultLinkStore } from '../defender/result-links.js';
 import { createSessionSlots } from '../defender/session-slots.js';
+import { createSharedLookup } from '../defender/shared-lookup.js';
 import {
   createMsalTokenProvider,
   createStaticTokenProvider,
@@ -53,6 +53,14 @@ export interface RunningApp {
 
 /** In a Teams turn, Defender calls may wait this long for budget before the user is told to try again. */
 const TURN_BUDGET_WAIT_MS = 3_000;
+/** The library rarely changes; a new upload shows up within this time. */
+const LIBRARY_CACHE_MS = 5 * 60_000;
+/**
+ * The busy-device check reads one tenant-wide list of running live responses, at most this old: a burst of requests
+ * costs one call. A session started elsewhere within this window is caught by Defender at submission instead
+ * (ActiveRequestAlreadyExists, shown on the card).
+ */
+const ACTIVE_ACTIONS_CACHE_MS = 1_000;
 /** Jobs can afford to wait longer for budget than a person can. */
 const JOB_BUDGET_WAIT_MS = 60_000;
 
@@ -136,7 +144,23 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
       flows: {
         requests,
         defender: turnDefender,
-        library: createLibraryCache({ redis, keys, defender: turnDefender }),
+        library: createSharedLookup({
+          redis,
+          key: keys.cache('library'),
+          ttlMs: LIBRARY_CACHE_MS,
+          fetch: () => turnDefender.listLibraryFiles(),
+        }),
+        activeActions: createSharedLookup({
+          redis,
+          key: keys.cache('active-actions'),
+          ttlMs: ACTIVE_ACTIONS_CACHE_MS,
+          fetch: () =>
+            turnDefender.listMachineActions({
+              type: 'LiveResponse',
+              statuses: ['Pending', 'InProgress'],
+              top: 10_000,
+            }),
+        }),
         scheduler,
         policy,
         clock,

@@ -16,7 +16,7 @@ import { actorOf } from '../core/request-store.js';
 import { BudgetExhaustedError } from '../defender/defender-budget.js';
 import type { DefenderApi } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
-import type { LibraryFile } from '../defender/types.js';
+import type { LibraryFile, MachineAction } from '../defender/types.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
 import { cancelRequest } from './cancel-request.js';
 import type { ChatTurn } from './chat-turn.js';
@@ -28,6 +28,8 @@ export interface FlowDeps {
   defender: DefenderApi;
   /** The live response library (cached). */
   library: () => Promise<LibraryFile[]>;
+  /** Live response actions Pending or InProgress in the tenant (shared, at most a second old). */
+  activeActions: () => Promise<MachineAction[]>;
   scheduler: JobScheduler;
   policy: ApprovalPolicy;
   clock: Clock;
@@ -136,7 +138,7 @@ async function createRequest(
   if (!device.ok) return turn.reply(device.message);
   const library = checkLibrary(parsed.commands, await deps.library());
   if (!library.ok) return turn.reply(library.message);
-  const busy = await checkNotBusy(defender, device.value);
+  const busy = checkNotBusy(await deps.activeActions(), device.value);
   if (!busy.ok) return turn.reply(busy.message);
 
   const approvers = await resolveApprovers(turn, deps);

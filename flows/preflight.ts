@@ -4,7 +4,7 @@ import { distance } from 'fastest-levenshtein';
 import type { LiveResponseCommand } from '../core/commands.js';
 import type { DeviceFacts } from '../core/request.js';
 import type { DefenderApi } from '../defender/defender-client.js';
-import type { LibraryFile, Machine } from '../defender/types.js';
+import type { LibraryFile, Machine, MachineAction } from '../defender/types.js';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -122,14 +122,10 @@ export function checkLibrary(
 }
 
 /** One live response per device: refuse when Defender already has one pending or running there. */
-export async function checkNotBusy(defender: DefenderApi, machine: Machine): Promise<Checked<null>> {
-  const active = await defender.listMachineActions({
-    machineId: machine.id,
-    type: 'LiveResponse',
-    statuses: ['Pending', 'InProgress'],
-    top: 5,
-  });
-  const first = active[0];
+export function checkNotBusy(active: readonly MachineAction[], machine: Machine): Checked<null> {
+  const first = active.find(
+    (a) => a.machineId === machine.id && (a.status === 'Pending' || a.status === 'InProgress'),
+  );
   if (!first) return { ok: true, value: null };
   return {
     ok: false,

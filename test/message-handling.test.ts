@@ -238,6 +238,9 @@ describe('pre-flight', () => {
 
   it('refuses a device that already has a live response waiting', async () => {
     await startLiveResponseInPortal(stack, 'laptop-offline.contoso.local');
+    // The bot's tenant-wide view of running sessions is shared and at most a second old (one Defender call per
+    // burst); a session started within that second is refused by Defender at submission instead.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     const reply = await refused('run whoami.ps1 on laptop-offline');
     expect(reply).toContain('**laptop-offline.contoso.local** already has a live response waiting to start');
     expect(reply).toContain('cancel it first');
