@@ -227,6 +227,28 @@ describe('decisions', () => {
   });
 });
 
+describe('racing decisions', () => {
+  it('records exactly one decision when Approve and Reject are clicked at the same moment', async () => {
+    const asked = await ask();
+    const attempts = runLiveResponseAttempts(stack);
+    await Promise.all([
+      click(asked, USERS.approver, 'lr.approve'),
+      click(asked, USERS.secondApprover, 'lr.reject'),
+    ]);
+    const trail = await auditTrail(stack, asked.requestId);
+    const decisions = trail.filter((e) => e.action === 'approved' || e.action === 'rejected');
+    expect(decisions).toHaveLength(1);
+    const approved = decisions[0]?.action === 'approved';
+    const final = await waitForCard(
+      stack,
+      asked.activity.id,
+      approved ? /Succeeded/ : /Rejected by Sam Oncall/,
+    );
+    expect(cardText(final)).not.toMatch(approved ? /Rejected by/ : /Approved by/);
+    expect(runLiveResponseAttempts(stack) - attempts).toBe(approved ? 1 : 0);
+  });
+});
+
 describe('the approval card', () => {
   it('mentions the approvers and asks Teams to refresh it for them and the requester', async () => {
     const { card } = await ask();
