@@ -23,7 +23,12 @@ import {
 } from '../defender/token-provider.js';
 import { explainFailure } from '../flows/handle-message.js';
 import { createCancelProcessor, createExpireProcessor } from '../jobs/cancel-processor.js';
-import { createCardProcessor, threadLimiterKey } from '../jobs/card-processor.js';
+import {
+  createCardProcessor,
+  TEAMS_APP_LIMITER_KEY,
+  TEAMS_APP_RATES,
+  threadLimiterKey,
+} from '../jobs/card-processor.js';
 import { createFreshLinksProcessor } from '../jobs/fresh-links-processor.js';
 import type { JobDeps } from '../jobs/job-deps.js';
 import { createJobScheduler } from '../jobs/job-scheduler.js';
@@ -172,6 +177,8 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
       keys,
       logger,
       onSend: async (conversationId) => {
+        // Replies in a turn cannot wait, but they count: later card updates leave room for them.
+        await limiter.tryAcquire(TEAMS_APP_LIMITER_KEY, TEAMS_APP_RATES);
         await limiter.tryAcquire(threadLimiterKey(conversationId), config.teamsThreadRates);
       },
     });
