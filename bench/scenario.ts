@@ -1,7 +1,8 @@
 // The benchmark's scenario in one place: the burst, Defender's real limits, the compressed clock and the targets.
 import { DEFAULT_LIMITS } from '../simulator/defender-simulator.js';
-import { machineIdFor, type SimMachine } from '../simulator/seed-data.js';
+import type { SimMachine } from '../simulator/seed-data.js';
 import { DEFAULT_TIMINGS } from '../simulator/simulated-tenant.js';
+import { workstation } from '../test/support/request-steps.js';
 
 /** Simulated ms per real ms: Defender's minute lasts 3 s. */
 export const SPEED = 20;
@@ -44,20 +45,10 @@ export function requestText(index: number): string {
 
 /** The burst's devices: Windows workstations, online, in a device group that allows live response. */
 export function benchMachines(now: number): SimMachine[] {
-  return Array.from({ length: REQUESTS }, (_, index) => {
-    const computerDnsName = `${deviceName(index)}.contoso.local`;
-    return {
-      id: machineIdFor(computerDnsName),
-      computerDnsName,
-      osPlatform: 'Windows11',
-      osVersion: '10.0.22631',
-      healthStatus: 'Active',
-      riskScore: 'Low',
-      exposureLevel: 'Low',
-      lastSeen: new Date(now).toISOString(),
-      rbacGroupName: 'Workstations',
-    };
-  });
+  return Array.from({ length: REQUESTS }, (_, index) => ({
+    ...workstation(deviceName(index)),
+    lastSeen: new Date(now).toISOString(),
+  }));
 }
 
 /** A `count/duration` rate divided by SPEED, in whole milliseconds (the bot's durations are integers). */

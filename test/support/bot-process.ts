@@ -5,9 +5,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { RunningApp } from '../../app/start-app.js';
-import { type DefenderSimulatorOptions, startDefenderSimulator } from '../../simulator/defender-simulator.js';
-import { startFakeTeamsConnector } from './fake-teams-connector.js';
-import { FAST_TIMINGS, REDIS_URL, SIM_SPEED, type Stack } from './start-stack.js';
+import type { DefenderSimulatorOptions } from '../../simulator/defender-simulator.js';
+import { REDIS_URL, type Stack, startTestServices } from './start-stack.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
@@ -161,12 +160,7 @@ let stackCount = 0;
 export async function startProcessStack(
   options: { env?: Record<string, string>; sim?: DefenderSimulatorOptions; redisUrl?: string } = {},
 ): Promise<ProcessStack> {
-  const sim = await startDefenderSimulator({
-    speed: SIM_SPEED,
-    ...options.sim,
-    timings: { ...FAST_TIMINGS, ...options.sim?.timings },
-  });
-  const teams = await startFakeTeamsConnector();
+  const { sim, teams } = await startTestServices(options.sim);
   const redisUrl = options.redisUrl ?? REDIS_URL;
   const prefix = `lrproc-${process.pid}-${Date.now().toString(36)}-${stackCount++}`;
   const bot = await createBotProcess({

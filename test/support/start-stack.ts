@@ -27,6 +27,18 @@ export const FAST_TIMINGS = {
 
 let stackCount = 0;
 
+/** The two outside services every stack talks to: the Defender simulator (fast timings) and fake Teams. */
+export async function startTestServices(
+  simOptions?: DefenderSimulatorOptions,
+): Promise<{ sim: DefenderSimulator; teams: FakeTeamsConnector }> {
+  const sim = await startDefenderSimulator({
+    speed: SIM_SPEED,
+    ...simOptions,
+    timings: { ...FAST_TIMINGS, ...simOptions?.timings },
+  });
+  return { sim, teams: await startFakeTeamsConnector() };
+}
+
 export interface Stack {
   sim: DefenderSimulator;
   teams: FakeTeamsConnector;
@@ -53,12 +65,7 @@ export async function startStack(
     defenderTokens?: (sim: DefenderSimulator) => TokenProvider;
   } = {},
 ): Promise<Stack> {
-  const sim = await startDefenderSimulator({
-    speed: SIM_SPEED,
-    ...options.sim,
-    timings: { ...FAST_TIMINGS, ...options.sim?.timings },
-  });
-  const teams = await startFakeTeamsConnector();
+  const { sim, teams } = await startTestServices(options.sim);
   const prefix = `lrtest-${process.pid}-${Date.now().toString(36)}-${stackCount++}`;
   const env: Record<string, string> = {
     PORT: '0',
