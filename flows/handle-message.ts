@@ -22,6 +22,9 @@ import { cancelRequest } from './cancel-request.js';
 import type { ChatTurn } from './chat-turn.js';
 import { checkLibrary, checkNotBusy, deviceFacts, resolveDevice } from './preflight.js';
 
+/** Who cancels a request whose approval card Teams refused. */
+const CARD_NOT_POSTED: Person = { teamsId: '', name: 'LR Bot (the approval card could not be posted)' };
+
 export interface FlowDeps {
   requests: RequestStore;
   /** Budgeted Defender client for use inside a Teams turn (short waits only). */
@@ -169,7 +172,18 @@ async function createRequest(
     now: new Date(now),
     publicBaseUrl: deps.publicBaseUrl,
   });
-  const activityId = await turn.sendCard(card);
+  let activityId: string;
+  try {
+    activityId = await turn.sendCard(card);
+  } catch (error) {
+    // Nobody can approve a card Teams never showed: close the request so it cannot be approved or run later.
+    await deps.requests.transition(
+      request.id,
+      { type: 'cancel', by: CARD_NOT_POSTED, at: deps.clock.nowIso() },
+      { action: 'cancel', actor: actorOf(CARD_NOT_POSTED), detail: 'Teams did not accept the approval card' },
+    );
+    throw error;
+  }
   const posted = await deps.requests.transition(request.id, { type: 'cardPosted', activityId });
   await deps.scheduler.expireAt(request.id, Date.parse(request.expiresAt), deps.clock.now());
   if (approvers.length === 0)

@@ -5,6 +5,7 @@ import { cardText, teamsClientFor } from './support/flow-helpers.js';
 import { actionsOf, askAndApprove, ROOMY_API_RATE, waitForFinalCard } from './support/request-steps.js';
 import { type Stack, startStack } from './support/start-stack.js';
 import type { TeamsClient } from './support/teams-client.js';
+import { channelThread, USERS } from './support/teams-fixtures.js';
 
 let stack: Stack;
 let client: TeamsClient;
@@ -42,6 +43,35 @@ describe('Teams failures on card updates', () => {
     expect(at429).toBeGreaterThanOrEqual(0);
     expect(updates[at429 + 1]!.at - updates[at429]!.at).toBeGreaterThanOrEqual(1_000);
     expect(actionsOf(stack, request.requestId)).toHaveLength(1);
+  });
+});
+
+describe('Teams failing the approval card itself', () => {
+  it('closes a request whose card Teams refused, so it can never be approved or run', async () => {
+    const thread = channelThread();
+    const submissions = stack.sim.control.calls({ method: 'POST', path: /runliveresponse/ }).length;
+    // botbuilder retries a failed send itself (up to 3 more times): fail them all.
+    const refused = stack.teams.failNext({
+      method: 'POST',
+      pathIncludes: '/activities',
+      status: 500,
+      times: 8,
+    });
+    expect(
+      await client.sendMessage({
+        conversation: thread,
+        from: USERS.requester,
+        text: 'run whoami.ps1 on desktop-test',
+      }),
+    ).toBeLessThan(600);
+    await stack.teams.waitFor(() => refused.hits >= 4, { description: 'the card send to fail' });
+    // The channel's requests (the key is per channel); this thread's is the one made here.
+    const ids = await stack.redis.zrange(`${stack.prefix}:conv:${thread.id.split(';')[0]}`, 0, -1);
+    const docs = await Promise.all(ids.map((id) => stack.redis.hget(`${stack.prefix}:req:${id}`, 'doc')));
+    const mine = docs.map((d) => JSON.parse(d ?? '{}')).filter((r) => r.conversationId === thread.id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ state: 'Cancelled' });
+    expect(stack.sim.control.calls({ method: 'POST', path: /runliveresponse/ })).toHaveLength(submissions);
   });
 });
 
