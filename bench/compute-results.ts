@@ -138,7 +138,8 @@ export function endpointOf(call: CallRecord): string {
     const filter = call.query.$filter ?? '';
     if (/\bid in\b/.test(filter)) return 'GET machineactions?id in (…) (poll)';
     if (/creationDateTimeUtc/.test(filter)) return 'GET machineactions?machineId,since (recover)';
-    if (/machineId/.test(filter)) return 'GET machineactions?machineId (busy check)';
+    if (/machineId/.test(filter)) return 'GET machineactions?machineId (recover)';
+    if (/status eq/.test(filter)) return 'GET machineactions?status (busy check, shared by all requests)';
     return 'GET machineactions (other)';
   }
   if (/^\/api\/machineactions\/[^/]+$/.test(path)) return 'GET machineactions/{id}';
@@ -228,7 +229,7 @@ function turnProfile(run: BotRun) {
     );
     if (resolveCall) resolve.push(resolveCall.realTime - request.sentAt);
     if (resolveCall && busyCall) busy.push(busyCall.realTime - resolveCall.realTime);
-    if (busyCall && request.cardAt) card.push(request.cardAt - busyCall.realTime);
+    if (resolveCall && request.cardAt) card.push(request.cardAt - resolveCall.realTime);
   }
   return {
     toResolveCall: summarise(resolve),
