@@ -18,8 +18,16 @@ export function createBudgetedDefender(
     try {
       return await fn();
     } catch (error) {
-      if (error instanceof DefenderApiError && error.kind === 'throttled')
-        await budget.backOff(kind, error.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS);
+      if (error instanceof DefenderApiError && error.kind === 'throttled') {
+        const retryAfterMs = error.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
+        // A 429 on the general API holds back every call, `runliveresponse` too; a 429 on `runliveresponse`
+        // is its own stricter limit and holds back only that call.
+        await Promise.all(
+          (kind === 'api' ? (['api', 'run'] as const) : (['run'] as const)).map((k) =>
+            budget.backOff(k, retryAfterMs),
+          ),
+        );
+      }
       throw error;
     }
   }

@@ -78,6 +78,9 @@ export interface DefenderClientOptions {
   logger?: Pick<Logger, 'debug'>;
 }
 
+/** DefenderApiError code when no token could be had: the call never left the bot. */
+export const TOKEN_FAILED = 'TokenAcquisitionFailed';
+
 const DEFAULTS = { timeoutMs: 15_000, downloadTimeoutMs: 60_000, userAgent: 'lr-bot' } as const;
 const MAX_TOP = 10_000;
 
@@ -307,7 +310,7 @@ export function createDefenderClient(options: DefenderClientOptions): DefenderAp
       throw new DefenderApiError({
         kind: retryable ? 'network' : 'unauthorized',
         status: 0,
-        code: 'TokenAcquisitionFailed',
+        code: TOKEN_FAILED,
         message: error instanceof Error ? error.message : 'Could not get a Defender API token',
         cause: error,
       });

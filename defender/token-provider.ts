@@ -7,6 +7,7 @@ import {
   ConfidentialClientApplication,
   type Configuration,
   type INetworkModule,
+  ServerError,
 } from '@azure/msal-node';
 
 export interface TokenProvider {
@@ -103,11 +104,21 @@ function toTokenError(error: unknown, secret: string | undefined): TokenAcquisit
     const aadsts = /AADSTS\d+/.exec(description)?.[0];
     const status = 'status' in error && typeof error.status === 'number' ? error.status : undefined;
     const network = error.errorCode === 'network_error' || error.errorCode === 'endpoints_resolution_error';
+    // After a 429 or 5xx, MSAL answers every call with that same error, without a status and without asking
+    // Entra ID, until the Retry-After (60 s without one) has passed: as transient as the answer it repeats.
+    const replayedThrottle = error instanceof ServerError && status === undefined;
     const retryable =
-      network || (status !== undefined && status >= 500) || error.errorCode === 'temporarily_unavailable';
+      network ||
+      replayedThrottle ||
+      (status !== undefined && (status >= 500 || status === 429)) ||
+      error.errorCode === 'temporarily_unavailable';
     const hint =
       (aadsts && AADSTS_HINTS[aadsts]) ??
-      (network ? 'check that the sign-in host is reachable' : GENERIC_HINT);
+      (network
+        ? 'check that the sign-in host is reachable'
+        : retryable
+          ? 'Entra ID is not issuing tokens right now (a temporary failure)'
+          : GENERIC_HINT);
     return new TokenAcquisitionError(
       `Could not get a Defender API token (${aadsts ?? error.errorCode}): ${hint}. Entra ID said: ${description}`,
       retryable,

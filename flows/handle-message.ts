@@ -1,6 +1,6 @@
 // A message to the bot: parse it, then answer help/scripts/status/cancel, or pre-flight a request and post its card.
 import type { Logger } from 'pino';
-import { type AdaptiveCard, renderRequestCard } from '../cards/request-card.js';
+import { renderRequestCard } from '../cards/request-card.js';
 import type { ApprovalPolicy } from '../core/approval-policy.js';
 import { isTenantAllowed, sameConversation } from '../core/approval-policy.js';
 import type { Clock } from '../core/clock.js';
@@ -14,7 +14,7 @@ import { newRequestId } from '../core/request-id.js';
 import type { RequestStore } from '../core/request-store.js';
 import { actorOf } from '../core/request-store.js';
 import { BudgetExhaustedError } from '../defender/defender-budget.js';
-import type { DefenderApi } from '../defender/defender-client.js';
+import { type DefenderApi, TOKEN_FAILED } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
 import type { LibraryFile, MachineAction } from '../defender/types.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
@@ -62,6 +62,8 @@ export function explainFailure(error: unknown): string {
   if (error instanceof DefenderApiError) {
     if (error.kind === 'unauthorized')
       return 'Defender refused the bot’s credentials. An admin should check the app registration’s Defender API permissions (Machine.Read.All, Machine.LiveResponse, Library.Manage) and admin consent. Nothing was sent to the device.';
+    if (error.code === TOKEN_FAILED)
+      return 'The bot could not sign in to Defender just now (Microsoft Entra ID did not give it a token). Nothing was sent to the device; try again in a minute.';
     return `Defender did not answer as expected (${error.code || error.status || error.kind}). Nothing was sent to the device; try again in a minute.`;
   }
   return 'Something went wrong on my side. Nothing was sent to the device; try again, and tell the bot’s operators if it keeps happening.';

@@ -4,7 +4,7 @@ import type { Job } from 'bullmq';
 import type { LiveResponseCommand } from '../core/commands.js';
 import { defenderComment } from '../core/new-request.js';
 import type { Failure, LiveResponseRequest } from '../core/request.js';
-import { findCorrelatedAction } from '../defender/defender-client.js';
+import { findCorrelatedAction, TOKEN_FAILED } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
 import type { MachineAction, RunLiveResponseBody, WireCommand } from '../defender/types.js';
 import { type JobDeps, postpone } from './job-deps.js';
@@ -197,6 +197,10 @@ export function createSubmitProcessor(deps: JobDeps) {
         { err: error.message, code: error.code, status: error.status, target: error.target },
         'submit failed',
       );
+      if (error.code === TOKEN_FAILED) {
+        // No token, so nothing reached Defender: the next attempt need not look for an action or wait for one.
+        await requests.transition(request.id, { type: 'submitNotCreated' });
+      }
       if (error.kind === 'throttled') {
         // A 429 means nothing was created: the next attempt need not wait for Defender to list an action.
         await requests.transition(request.id, { type: 'submitNotCreated' });
