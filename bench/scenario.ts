@@ -1,8 +1,7 @@
 // The benchmark's scenario in one place: the burst, Defender's real limits, the compressed clock and the targets.
 import { DEFAULT_LIMITS } from '../simulator/defender-simulator.js';
-import type { SimMachine } from '../simulator/seed-data.js';
+import { type SimMachine, workstation } from '../simulator/seed-data.js';
 import { DEFAULT_TIMINGS } from '../simulator/simulated-tenant.js';
-import { workstation } from '../test/support/request-steps.js';
 
 /** Simulated ms per real ms: Defender's minute lasts 3 s. */
 export const SPEED = 20;

@@ -286,3 +286,19 @@ export function createSeedScriptBehaviours(): Record<string, ScriptBehaviour> {
     'bigoutput.ps1': { durationMs: 20_000, output: bigOutput },
   };
 }
+
+/** A Windows workstation to add to the simulated tenant, e.g. to run several requests side by side. */
+export function workstation(shortName: string): SimMachine {
+  const computerDnsName = `${shortName}.contoso.local`;
+  return {
+    id: machineIdFor(computerDnsName),
+    computerDnsName,
+    osPlatform: 'Windows11',
+    osVersion: '10.0.22631',
+    healthStatus: 'Active',
+    riskScore: 'Low',
+    exposureLevel: 'Low',
+    lastSeen: new Date().toISOString(),
+    rbacGroupName: 'Workstations',
+  };
+}

@@ -152,21 +152,7 @@ export async function startActionElsewhere(
   return (await response.json()) as MachineAction;
 }
 
-/** A Windows workstation to add to the simulated tenant, e.g. to run several requests side by side. */
-export function workstation(shortName: string): SimMachine {
-  const computerDnsName = `${shortName}.contoso.local`;
-  return {
-    id: machineIdFor(computerDnsName),
-    computerDnsName,
-    osPlatform: 'Windows11',
-    osVersion: '10.0.22631',
-    healthStatus: 'Active',
-    riskScore: 'Low',
-    exposureLevel: 'Low',
-    lastSeen: new Date().toISOString(),
-    rbacGroupName: 'Workstations',
-  };
-}
+export { workstation } from '../../simulator/seed-data.js';
 
 export const MACHINE_IDS = {
   desktop: machineIdFor('desktop-test.contoso.local'),
