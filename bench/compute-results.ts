@@ -100,7 +100,7 @@ export interface Results {
   comparison: { makespan: number; callsPerRequest: number; throttled: number | null };
   targets: TargetResult[];
   profile: {
-    turn: { toResolveCall: Summary; resolveToBusyCheck: Summary; busyCheckToCard: Summary };
+    turn: { toResolveCall: Summary; resolveToCard: Summary };
     lifecycle: {
       approveToSubmit: Summary;
       submitToActionFinal: Summary;
@@ -208,7 +208,6 @@ function countWordings(replies: string[]): Record<string, number> {
 
 function turnProfile(run: BotRun) {
   const resolve: number[] = [];
-  const busy: number[] = [];
   const card: number[] = [];
   for (const request of run.requests) {
     const name = `${request.device}`;
@@ -219,22 +218,12 @@ function turnProfile(run: BotRun) {
         (c.query.$filter ?? '').includes(name) &&
         c.status === 200,
     );
-    const busyCall = run.defenderCalls.find(
-      (c) =>
-        c.realTime >= request.sentAt &&
-        c.path === '/api/machineactions' &&
-        (c.query.$filter ?? '').includes(request.machineId) &&
-        !(c.query.$filter ?? '').includes('creationDateTimeUtc') &&
-        c.status === 200,
-    );
     if (resolveCall) resolve.push(resolveCall.realTime - request.sentAt);
-    if (resolveCall && busyCall) busy.push(busyCall.realTime - resolveCall.realTime);
     if (resolveCall && request.cardAt) card.push(request.cardAt - resolveCall.realTime);
   }
   return {
     toResolveCall: summarise(resolve),
-    resolveToBusyCheck: summarise(busy),
-    busyCheckToCard: summarise(card),
+    resolveToCard: summarise(card),
   };
 }
 

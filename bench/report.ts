@@ -182,7 +182,7 @@ export function renderReport(r: Results): string {
   const p = r.profile;
   lines.push(
     `- Turn: first Defender call ${ms(p.turn.toResolveCall.p50)} p50 / ${ms(p.turn.toResolveCall.p99)} p99 after the message; ` +
-      `device resolved → card posted ${ms(p.turn.busyCheckToCard.p50)} / ${ms(p.turn.busyCheckToCard.p99)}.`,
+      `device resolved → card posted ${ms(p.turn.resolveToCard.p50)} / ${ms(p.turn.resolveToCard.p99)}.`,
   );
   lines.push(
     `- Submissions: first accepted ${ms(p.submissions.firstSubmitAfterFirstMessageMs)} after the first message; ` +

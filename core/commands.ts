@@ -1,5 +1,4 @@
 // The chat commands as data: one spec drives the parser's help, the help reply and the manifest's command list.
-import type { LiveResponseCommandType } from '../defender/types.js';
 
 /** One live response command as the user asked for it, validated. */
 export type LiveResponseCommand =
@@ -67,10 +66,6 @@ export const CHAT_COMMANDS: readonly ChatCommandSpec[] = [
 /** Example of a sequence, shown in help. */
 export const SEQUENCE_EXAMPLE =
   'run minidump.ps1 OfficeClickToRun then getfile C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip on desktop-test';
-
-export function commandType(command: LiveResponseCommand): LiveResponseCommandType {
-  return command.type;
-}
 
 /** A short human label for a command, e.g. `run minidump.ps1 OfficeClickToRun`. */
 export function describeCommand(command: LiveResponseCommand): string {

@@ -197,16 +197,11 @@ export function createSubmitProcessor(deps: JobDeps) {
         { err: error.message, code: error.code, status: error.status, target: error.target },
         'submit failed',
       );
-      if (error.code === TOKEN_FAILED) {
-        // No token, so nothing reached Defender: the next attempt need not look for an action or wait for one.
+      // No token, or a 429: nothing was created, so the next attempt need not look for an action or wait for one.
+      if (error.code === TOKEN_FAILED || error.kind === 'throttled')
         await requests.transition(request.id, { type: 'submitNotCreated' });
-      }
-      if (error.kind === 'throttled') {
-        // A 429 means nothing was created: the next attempt need not wait for Defender to list an action.
-        await requests.transition(request.id, { type: 'submitNotCreated' });
-        await budget.backOff('run', error.retryAfterMs ?? 60_000);
-        await postpone(job, token, error.retryAfterMs ?? 60_000, clock.now());
-      }
+      // The budgeted client has already recorded the 429's Retry-After for every process: wait exactly that long.
+      if (error.kind === 'throttled') await postpone(job, token, await budget.peekWait('run'), clock.now());
       if (error.retryable) throw error; // BullMQ retries; the next attempt looks for the action first.
       if (error.kind === 'busy') {
         // Defender may have merged this request into one it already has for the device: is it ours?

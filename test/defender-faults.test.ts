@@ -3,10 +3,8 @@
 // several approved requests for one device. Each request still ends on its final card with exactly one action.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenProvider } from '../defender/token-provider.js';
-import { createMsalTokenProvider } from '../defender/token-provider.js';
-import type { DefenderSimulator } from '../simulator/defender-simulator.js';
-import { createOfflineMsalSetup } from '../simulator/offline-msal-setup.js';
 import { cardText, teamsClientFor, textReplies, waitForReply } from './support/flow-helpers.js';
+import { MSAL_APP, MSAL_ENV, MSAL_SIM, msalSignIn } from './support/msal-stack.js';
 import {
   actionsOf,
   approve,
@@ -196,45 +194,25 @@ describe('Defender failing while requests run', () => {
 });
 
 describe('the Defender sign-in failing', () => {
-  const ACCESS_TOKEN = 'sim-token-7c1e94b2d05f4a38';
-  const CLIENT_SECRET = 'client-secret-Qw8~5e2c91d7b3a4f6';
-  const DEFENDER_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-  const DEFENDER_CLIENT = '11111111-2222-3333-4444-555555555555';
+  const { accessToken: ACCESS_TOKEN, clientSecret: CLIENT_SECRET } = MSAL_APP;
   const TOKEN_PATH = '/oauth2/v2\\.0/token$';
 
   let stack: Stack;
   let client: TeamsClient;
   let signIn: TokenProvider;
-  const newSignIn = (sim: DefenderSimulator) =>
-    createMsalTokenProvider({
-      tenantId: DEFENDER_TENANT,
-      clientId: DEFENDER_CLIENT,
-      clientSecret: CLIENT_SECRET,
-      apiUrl: sim.url,
-      ...createOfflineMsalSetup(sim.url, { tenantId: DEFENDER_TENANT }),
-    });
   /** The bot's cached token runs out (as after an hour, or a restart): its next call must sign in again. */
   const tokenExpires = () => {
-    signIn = newSignIn(stack.sim);
+    signIn = msalSignIn(stack.sim);
   };
   const tokenCalls = () => stack.sim.control.calls({ method: 'POST', path: new RegExp(TOKEN_PATH) });
 
   beforeAll(async () => {
     stack = await startStack({
-      env: {
-        DEFENDER_API_RATE: ROOMY_API_RATE,
-        DEFENDER_ACCESS_TOKEN: '',
-        DEFENDER_TENANT_ID: DEFENDER_TENANT,
-        DEFENDER_CLIENT_ID: DEFENDER_CLIENT,
-        DEFENDER_CLIENT_SECRET: CLIENT_SECRET,
-      },
-      sim: {
-        accessToken: ACCESS_TOKEN,
-        tokenEndpoint: { clientId: DEFENDER_CLIENT, clientSecret: CLIENT_SECRET },
-      },
+      env: { DEFENDER_API_RATE: ROOMY_API_RATE, ...MSAL_ENV },
+      sim: MSAL_SIM,
       // Real MSAL with the client secret, its sign-in routed to the simulator's token endpoint.
       defenderTokens: (sim) => {
-        signIn = newSignIn(sim);
+        signIn = msalSignIn(sim);
         return { getToken: () => signIn.getToken() };
       },
     });

@@ -2,8 +2,6 @@
 // /api/messages refuses anything the Bot Framework did not sign — even when Microsoft's keys cannot be fetched.
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMsalTokenProvider } from '../defender/token-provider.js';
-import { createOfflineMsalSetup } from '../simulator/offline-msal-setup.js';
 import {
   askFor,
   cardText,
@@ -11,13 +9,11 @@ import {
   teamsClientFor,
   waitForCard,
 } from './support/flow-helpers.js';
+import { MSAL_APP, MSAL_ENV, MSAL_SIM, msalSignIn } from './support/msal-stack.js';
 import { type Stack, startStack } from './support/start-stack.js';
 import { channelThread, USERS } from './support/teams-fixtures.js';
 
-const ACCESS_TOKEN = 'sim-token-2a8f61c0e4b94d7a';
-const CLIENT_SECRET = 'client-secret-9Xq~3b7d51e8c2f4a6';
-const DEFENDER_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const DEFENDER_CLIENT = '11111111-2222-3333-4444-555555555555';
+const { accessToken: ACCESS_TOKEN, clientSecret: CLIENT_SECRET } = MSAL_APP;
 
 const stacks: Stack[] = [];
 afterAll(async () => {
@@ -34,27 +30,11 @@ describe('secrets', () => {
       },
     });
     const stack = await startStack({
-      env: {
-        LOG_LEVEL: 'trace',
-        DEFENDER_ACCESS_TOKEN: '',
-        DEFENDER_TENANT_ID: DEFENDER_TENANT,
-        DEFENDER_CLIENT_ID: DEFENDER_CLIENT,
-        DEFENDER_CLIENT_SECRET: CLIENT_SECRET,
-      },
-      sim: {
-        accessToken: ACCESS_TOKEN,
-        tokenEndpoint: { clientId: DEFENDER_CLIENT, clientSecret: CLIENT_SECRET },
-      },
+      env: { LOG_LEVEL: 'trace', ...MSAL_ENV },
+      sim: MSAL_SIM,
       logSink,
       // Real MSAL with the client secret, its sign-in routed to the simulator's token endpoint.
-      defenderTokens: (sim) =>
-        createMsalTokenProvider({
-          tenantId: DEFENDER_TENANT,
-          clientId: DEFENDER_CLIENT,
-          clientSecret: CLIENT_SECRET,
-          apiUrl: sim.url,
-          ...createOfflineMsalSetup(sim.url, { tenantId: DEFENDER_TENANT }),
-        }),
+      defenderTokens: msalSignIn,
     });
     stacks.push(stack);
     const client = teamsClientFor(stack);
