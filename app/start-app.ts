@@ -13,6 +13,7 @@ import { createSlidingWindowLimiter } from '../core/sliding-window-limiter.js';
 import { createBudgetedDefender } from '../defender/budgeted-defender.js';
 import { createDefenderBudget } from '../defender/defender-budget.js';
 import { createDefenderClient } from '../defender/defender-client.js';
+import { createDeviceFinder } from '../defender/device-finder.js';
 import { createResultLinkStore } from '../defender/result-links.js';
 import { createSessionSlots } from '../defender/session-slots.js';
 import { createSharedLookup } from '../defender/shared-lookup.js';
@@ -149,6 +150,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
       flows: {
         requests,
         defender: turnDefender,
+        findDevice: createDeviceFinder(turnDefender),
         library: createSharedLookup({
           redis,
           key: keys.cache('library'),

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import { type ZodType, type ZodTypeDef, z } from 'zod';
 import { DefenderApiError, parseDefenderError } from './defender-errors.js';
+import { deviceClause } from './device-names.js';
 import { redactUrl } from './redact-url.js';
 import { TokenAcquisitionError, type TokenProvider } from './token-provider.js';
 import type {
@@ -22,6 +23,8 @@ export interface MachineQuery {
   dnsNameEquals?: string;
   /** `startswith(computerDnsName,'...')`, for short names. */
   dnsNameStartsWith?: string;
+  /** Any of these typed device names (machine id, FQDN or short host name), in one `or` filter. */
+  devices?: readonly string[];
   top?: number;
 }
 
@@ -104,6 +107,10 @@ export function buildMachinesFilter(q: MachineQuery): string | undefined {
   if (q.dnsNameEquals !== undefined) clauses.push(`computerDnsName eq ${quoteODataString(q.dnsNameEquals)}`);
   if (q.dnsNameStartsWith !== undefined) {
     clauses.push(`startswith(computerDnsName,${quoteODataString(q.dnsNameStartsWith)})`);
+  }
+  if (q.devices !== undefined && q.devices.length > 0) {
+    const any = q.devices.map((typed) => deviceClause(typed, quoteODataString)).join(' or ');
+    clauses.push(q.devices.length > 1 || clauses.length > 0 ? `(${any})` : any);
   }
   return clauses.length > 0 ? clauses.join(' and ') : undefined;
 }

@@ -16,6 +16,7 @@ import { actorOf } from '../core/request-store.js';
 import { BudgetExhaustedError } from '../defender/defender-budget.js';
 import { type DefenderApi, TOKEN_FAILED } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
+import type { DeviceFinder } from '../defender/device-finder.js';
 import type { LibraryFile, MachineAction } from '../defender/types.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
 import { cancelRequest } from './cancel-request.js';
@@ -29,6 +30,8 @@ export interface FlowDeps {
   requests: RequestStore;
   /** Budgeted Defender client for use inside a Teams turn (short waits only). */
   defender: DefenderApi;
+  /** Device lookups, batched across the turns running at the same time. */
+  findDevice: DeviceFinder;
   /** The live response library (cached). */
   library: () => Promise<LibraryFile[]>;
   /** Live response actions Pending or InProgress in the tenant (shared, at most a second old). */
@@ -139,7 +142,7 @@ async function createRequest(
   deps: FlowDeps,
 ): Promise<void> {
   const { defender } = deps;
-  const device = await resolveDevice(defender, parsed.device);
+  const device = await resolveDevice(deps.findDevice, defender, parsed.device);
   if (!device.ok) return turn.reply(device.message);
   const library = checkLibrary(parsed.commands, await deps.library());
   if (!library.ok) return turn.reply(library.message);

@@ -4,11 +4,11 @@ import { distance } from 'fastest-levenshtein';
 import type { LiveResponseCommand } from '../core/commands.js';
 import type { DeviceFacts } from '../core/request.js';
 import type { DefenderApi } from '../defender/defender-client.js';
+import type { DeviceFinder } from '../defender/device-finder.js';
+import { isMachineId } from '../defender/device-names.js';
 import type { LibraryFile, Machine, MachineAction } from '../defender/types.js';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; message: string };
-
-const MACHINE_ID = /^[0-9a-f]{40}$/i;
 
 export function deviceFacts(machine: Machine): DeviceFacts {
   return {
@@ -24,23 +24,18 @@ export function deviceFacts(machine: Machine): DeviceFacts {
 }
 
 /** Short name, FQDN or machine id → exactly one machine, or a reply listing matches or suggestions. */
-export async function resolveDevice(defender: DefenderApi, typed: string): Promise<Checked<Machine>> {
+export async function resolveDevice(
+  findDevice: DeviceFinder,
+  defender: DefenderApi,
+  typed: string,
+): Promise<Checked<Machine>> {
   const name = typed.toLowerCase();
-  if (MACHINE_ID.test(name)) {
-    const machine = await defender.getMachine(name);
-    return machine
-      ? { ok: true, value: machine }
-      : {
-          ok: false,
-          message: `Defender has no device with machine id \`${name}\`. Check the id in the device page of the Defender portal.`,
-        };
-  }
-  const candidates = name.includes('.')
-    ? await defender.findMachines({ dnsNameEquals: name })
-    : (await defender.findMachines({ dnsNameStartsWith: name, top: 50 })).filter((m) => {
-        const dns = m.computerDnsName.toLowerCase();
-        return dns === name || dns.startsWith(`${name}.`);
-      });
+  const candidates = await findDevice(name);
+  if (isMachineId(name) && candidates.length === 0)
+    return {
+      ok: false,
+      message: `Defender has no device with machine id \`${name}\`. Check the id in the device page of the Defender portal.`,
+    };
   if (candidates.length === 1) return { ok: true, value: candidates[0]! };
   if (candidates.length > 1) {
     const list = candidates

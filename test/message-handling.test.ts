@@ -220,6 +220,33 @@ describe('pre-flight', () => {
     expect(cardText(card)).toContain('WindowsServer2022');
   });
 
+  it('looks up the devices of simultaneous requests together, and each card names its own device', async () => {
+    const lookups = () => stack.sim.control.calls({ method: 'GET', path: /^\/api\/machines$/ }).length;
+    const before = lookups();
+    const devices = [
+      'desktop-test',
+      'desktop-test2.contoso.local',
+      'srv-db01',
+      'web01.fabrikam.local',
+      machineIdFor('web01.contoso.local'),
+      'laptop-offline',
+    ];
+    const asked = await Promise.all(
+      devices.map((device) =>
+        askFor(stack, client, channelThread(), USERS.requester, `run whoami.ps1 on ${device}`),
+      ),
+    );
+    const shown = asked.map(({ card }) => cardText(card));
+    expect(shown[0]).toContain('desktop-test.contoso.local');
+    expect(shown[1]).toContain('desktop-test2.contoso.local');
+    expect(shown[2]).toContain('srv-db01.contoso.local');
+    expect(shown[3]).toContain('web01.fabrikam.local');
+    expect(shown[4]).toContain('web01.contoso.local');
+    expect(shown[5]).toContain('laptop-offline.contoso.local');
+    // The first lookup goes out alone; the names typed while it is in flight share the next call(s).
+    expect(lookups() - before).toBeLessThan(devices.length);
+  });
+
   it('says when a machine id is not a Defender device', async () => {
     const reply = await refused(`run whoami.ps1 on ${'ab'.repeat(20)}`);
     expect(reply).toContain(`Defender has no device with machine id \`${'ab'.repeat(20)}\``);
