@@ -69,6 +69,8 @@ const LIBRARY_CACHE_MS = 5 * 60_000;
 const ACTIVE_ACTIONS_CACHE_MS = 1_000;
 /** Jobs can afford to wait longer for budget than a person can. */
 const JOB_BUDGET_WAIT_MS = 60_000;
+/** Someone who opened a download link waits at most this long for API budget before a "try again" page. */
+const DOWNLOAD_BUDGET_WAIT_MS = 10_000;
 
 function tokenProviderOf(config: Config): TokenProvider {
   const auth = config.defender.auth;
@@ -111,6 +113,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   });
   const turnDefender = createBudgetedDefender(client, budget, { maxWaitMs: TURN_BUDGET_WAIT_MS });
   const jobDefender = createBudgetedDefender(client, budget, { maxWaitMs: JOB_BUDGET_WAIT_MS });
+  const downloadDefender = createBudgetedDefender(client, budget, { maxWaitMs: DOWNLOAD_BUDGET_WAIT_MS });
   const sessions = createSessionSlots({ redis, keys, maxSessions: config.defender.maxSessions });
   const links = createResultLinkStore({ redis, keys });
   const scheduler = createJobScheduler({
@@ -185,7 +188,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
       },
     });
     const server: Server = await listen(
-      createHttpApp({ adapter, bot, redis, requests, links, logger }),
+      createHttpApp({ adapter, bot, redis, requests, links, defender: downloadDefender, logger }),
       config.port,
       options.host,
     );

@@ -5,7 +5,10 @@ import express from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RequestStore } from '../core/request-store.js';
-import type { ResultLinkStore } from '../defender/result-links.js';
+import { BudgetExhaustedError } from '../defender/defender-budget.js';
+import type { DefenderApi } from '../defender/defender-client.js';
+import { DefenderApiError } from '../defender/defender-errors.js';
+import { openLink, type ResultLinkStore } from '../defender/result-links.js';
 import type { LrBot } from './lr-bot.js';
 
 export interface HttpDeps {
@@ -14,6 +17,8 @@ export interface HttpDeps {
   redis: Redis;
   requests: RequestStore;
   links: ResultLinkStore;
+  /** Budgeted client that mints a result's Defender URL when its link is first opened. */
+  defender: Pick<DefenderApi, 'getResultDownloadLink'>;
   logger: Logger;
 }
 
@@ -27,6 +32,46 @@ async function redisHealthy(redis: Redis): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+const GET_FRESH_LINK =
+  'Press <b>Get fresh link</b> on the request card in Teams for a new one. Nothing needs to run again.';
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Why Defender gave no URL for a link, in words for the person who clicked it. */
+function downloadFailure(error: unknown): {
+  status: number;
+  title: string;
+  body: string;
+  retryAfterS?: number;
+} {
+  const busy = (waitMs: number) => {
+    const retryAfterS = Math.max(1, Math.ceil(waitMs / 1000));
+    return {
+      status: 503,
+      title: 'Defender is busy',
+      body: `Defender's API limit for your organisation is used up for the moment. Try this link again in ${retryAfterS} seconds; it keeps working until the expiry time on the card.`,
+      retryAfterS,
+    };
+  };
+  if (error instanceof BudgetExhaustedError) return busy(error.waitMs);
+  if (error instanceof DefenderApiError && error.kind === 'throttled')
+    return busy(error.retryAfterMs ?? 30_000);
+  if (error instanceof DefenderApiError && !error.retryable)
+    return {
+      status: 502,
+      title: 'Defender did not give this result',
+      body: `Defender answered ${escapeHtml(error.code || String(error.status))}: ${escapeHtml(error.message)}. The result may no longer be kept; run the command again to collect it anew.`,
+    };
+  return {
+    status: 503,
+    title: 'Defender did not answer',
+    body: 'Defender could not be reached just now. Try this link again in a minute; it keeps working until the expiry time on the card.',
+    retryAfterS: 60,
+  };
 }
 
 function page(title: string, body: string): string {
@@ -52,17 +97,22 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     const request = /^LR-[0-9A-Z]{6}$/.test(requestId) ? await deps.requests.get(requestId) : null;
     const progress = request && Number.isInteger(index) ? request.progress[index] : undefined;
     // The link must be the one this command's card shows now; older or forged ids get the same answer.
-    const url = progress?.link?.id === linkId ? await deps.links.resolve(linkId) : null;
-    if (!url) {
-      res
-        .status(410)
-        .type('html')
-        .send(
-          page(
-            'This download link has expired',
-            'Press <b>Get fresh link</b> on the request card in Teams for a new one. Nothing needs to run again.',
-          ),
-        );
+    const target = progress?.link?.id === linkId ? await deps.links.resolve(linkId) : null;
+    if (!target || !request?.actionId) {
+      res.status(410).type('html').send(page('This download link has expired', GET_FRESH_LINK));
+      return;
+    }
+    let url: string;
+    try {
+      url = await openLink(deps, linkId, target, request.actionId, index);
+    } catch (error) {
+      const failure = downloadFailure(error);
+      deps.logger.warn(
+        { requestId, index, status: failure.status, err: String(error) },
+        'result download failed',
+      );
+      if (failure.retryAfterS) res.setHeader('Retry-After', String(failure.retryAfterS));
+      res.status(failure.status).type('html').send(page(failure.title, failure.body));
       return;
     }
     deps.logger.info({ requestId, index }, 'result download');

@@ -1,9 +1,10 @@
-// "Get fresh link": mints new Defender links for every command that has a result, without running anything again.
+// "Get fresh link": new links for every command that has a result, each minted from Defender when opened; nothing
+// runs again and no API budget is spent until someone downloads.
 import type { Job } from 'bullmq';
 import { commandsWithResults } from '../core/request-machine.js';
+import { lazyLink } from '../defender/result-links.js';
 import type { JobDeps } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
-import { mintLink, resultErrorOf } from './result-processor.js';
 
 export function createFreshLinksProcessor(deps: JobDeps) {
   const { requests, scheduler } = deps;
@@ -12,14 +13,8 @@ export function createFreshLinksProcessor(deps: JobDeps) {
     if (!request?.actionId) return 'no results';
     const indexes = commandsWithResults(request);
     for (const index of indexes) {
-      try {
-        const { link } = await mintLink(deps, request, index);
-        await requests.transition(request.id, { type: 'resultFetched', index, link });
-      } catch (error) {
-        const resultError = resultErrorOf(error);
-        if (!resultError) throw error;
-        await requests.transition(request.id, { type: 'resultFetched', index, resultError });
-      }
+      const link = await lazyLink(deps.links, deps.clock.now());
+      await requests.transition(request.id, { type: 'resultFetched', index, link });
     }
     // A transcript that could not be read the first time is fetched again too.
     for (const index of indexes)

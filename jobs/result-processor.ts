@@ -1,24 +1,12 @@
-// Fetches a completed command's result: a fresh Defender link (kept server-side) and, for RunScript, its transcript summary.
+// Records a completed command's result: for RunScript the transcript summary (and a link backed by the Defender URL
+// minted to read it), for GetFile a link minted from Defender when first opened.
 import type { Job } from 'bullmq';
 import type { LiveResponseRequest, ResultLink } from '../core/request.js';
 import { summariseTranscript } from '../core/summarise-transcript.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
-import { linkExpiry } from '../defender/result-links.js';
+import { lazyLink, mintedLink } from '../defender/result-links.js';
 import type { JobDeps } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
-
-/** Mints a new Defender link for one command and stores it; the card gets only its opaque id. */
-export async function mintLink(
-  deps: JobDeps,
-  request: LiveResponseRequest,
-  index: number,
-): Promise<{ link: ResultLink; url: string }> {
-  const url = await deps.defender.getResultDownloadLink(request.actionId!, index);
-  const now = deps.clock.now();
-  const expiresAt = linkExpiry(url, now);
-  const id = await deps.links.save(url, expiresAt, now);
-  return { link: { id, expiresAt: new Date(expiresAt).toISOString() }, url };
-}
 
 /** A Defender refusal worth showing on the card instead of retrying. */
 export function resultErrorOf(error: unknown): string | null {
@@ -45,11 +33,14 @@ export function createResultProcessor(deps: JobDeps) {
       resultError?: string;
     };
     try {
-      const { link, url } = await mintLink(deps, request, index);
-      event = { link };
       if (command?.type === 'RunScript') {
+        // The transcript is read now for the card, so its link is backed by the URL minted to read it.
+        const { link, url } = await mintedLink(deps, request.actionId, index, clock.now());
         const { bytes } = await defender.downloadResult(url, deps.settings.transcriptMaxBytes);
-        event.transcript = summariseTranscript(bytes);
+        event = { link, transcript: summariseTranscript(bytes) };
+      } else {
+        // A collected file is minted from Defender only when someone opens its link.
+        event = { link: await lazyLink(deps.links, clock.now()) };
       }
     } catch (error) {
       const resultError = resultErrorOf(error);

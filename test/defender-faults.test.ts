@@ -95,22 +95,67 @@ describe('Defender failing while requests run', () => {
     );
     expect(cardText(card)).toContain('OfficeClickToRun.dmp.zip');
     expect(downloadPaths(card)).toHaveLength(2);
-    const linkCalls = stack.sim.control.calls({ path: linkPath }).slice(before);
-    expect(linkCalls.map((c) => c.fault).filter(Boolean)).toEqual(['reset', 'hang']);
-    // Every command's link was minted in the end.
-    for (const index of [0, 1])
-      expect(
-        linkCalls.some((c) => c.status === 200 && c.path.includes(`index=${index}`)),
-        `a link for command ${index}`,
-      ).toBe(true);
+    const linkCalls = () => stack.sim.control.calls({ path: linkPath }).slice(before);
+    expect(
+      linkCalls()
+        .map((c) => c.fault)
+        .filter(Boolean),
+    ).toEqual(['reset', 'hang']);
+    // The transcript's link was minted in the end (the bot read it); the file's is minted when opened.
+    const minted = (index: number) =>
+      linkCalls().filter((c) => c.status === 200 && c.path.includes(`index=${index}`));
+    expect(minted(0)).toHaveLength(1);
+    expect(minted(1)).toHaveLength(0);
+    const opened = await fetch(`${stack.botUrl}${downloadPaths(card)[1]}`, { redirect: 'manual' });
+    expect(opened.status).toBe(302);
+    expect(minted(1)).toHaveLength(1);
     expect(actionsOf(stack, request.requestId)).toHaveLength(1);
     expectCardsSafe(stack, request.activity.id);
+  });
+
+  it('a download link opened while Defender throttles or refuses says why and when to retry; it works later', async () => {
+    const linkPath = /GetLiveResponseResultDownloadLink/;
+    const request = await askAndApprove(
+      stack,
+      client,
+      'getfile C:\\windows\\TEMP\\evidence.zip on desktop-test2',
+    );
+    const card = await waitForFinalCard(
+      stack,
+      request.activity.id,
+      /Succeeded/,
+      (t) => (t.match(/Link expires/g) ?? []).length === 1,
+    );
+    const open = () => fetch(`${stack.botUrl}${downloadPaths(card)[0]}`, { redirect: 'manual' });
+
+    stack.sim.control.injectFault({
+      method: 'GET',
+      path: linkPath,
+      kind: 'status',
+      status: 429,
+      retryAfterSeconds: 1,
+    });
+    const throttled = await open();
+    expect(throttled.status).toBe(503);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await throttled.text()).toContain('Try this link again in');
+
+    stack.sim.control.injectFault({ method: 'GET', path: linkPath, kind: 'status', status: 404 });
+    const refused = await open();
+    expect(refused.status).toBe(502);
+    expect(await refused.text()).toContain('Defender did not give this result');
+
+    const works = await open();
+    expect(works.status).toBe(302);
+    expect(works.headers.get('location')).toMatch(/sig=/);
+    expect(actionsOf(stack, request.requestId)).toHaveLength(1);
   });
 
   it('holds every kind of Defender call until the Retry-After of a 429 on the poll has passed, and the cards still finish', async () => {
     const first = await ask(stack, client, 'run minidump.ps1 OfficeClickToRun on desktop-test');
     const second = await ask(stack, client, 'run whoami.ps1 on desktop-test2');
     const before = pollCalls(stack).length;
+    const throttledBefore = stack.sim.control.calls().filter((c) => c.status === 429).length;
     stack.sim.control.injectFault({
       method: 'GET',
       path: POLL_PATH,
@@ -144,7 +189,7 @@ describe('Defender failing while requests run', () => {
     expect(later.some((c) => c.method === 'POST' && /runliveresponse/.test(c.path))).toBe(true);
     expect(later.some((c) => /GetLiveResponseResultDownloadLink/.test(c.path))).toBe(true);
     expect(later.filter((c) => c.realTime < retryAt)).toEqual([]);
-    expect(stack.sim.control.calls().filter((c) => c.status === 429)).toHaveLength(1);
+    expect(stack.sim.control.calls().filter((c) => c.status === 429)).toHaveLength(throttledBefore + 1);
     expect(actionsOf(stack, first.requestId)).toHaveLength(1);
     expect(actionsOf(stack, second.requestId)).toHaveLength(1);
   });

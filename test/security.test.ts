@@ -10,6 +10,7 @@ import {
   waitForCard,
 } from './support/flow-helpers.js';
 import { MSAL_APP, MSAL_ENV, MSAL_SIM, msalSignIn } from './support/msal-stack.js';
+import { currentCard, downloadPaths } from './support/request-steps.js';
 import { type Stack, startStack } from './support/start-stack.js';
 import { channelThread, USERS } from './support/teams-fixtures.js';
 
@@ -56,15 +57,16 @@ describe('secrets', () => {
     const final = await waitForCard(stack, activity.id, /Succeeded/);
     expect(runLiveResponseCalls(stack)).toBe(1);
 
-    // Follow a download link as a browser would: the redirect carries Defender's signed URL.
-    const link = /\/download\/[^\s")]+/.exec(JSON.stringify(final))?.[0];
-    expect(link).toBeDefined();
-    const response = await fetch(`${stack.botUrl}${link}`, { redirect: 'manual' });
-    expect(response.status).toBe(302);
-    const signature = new URL(response.headers.get('location') ?? '').searchParams.get('sig');
-    expect(signature).toBeTruthy();
-
-    // Fresh links too, so the log holds every kind of Defender call.
+    // Fresh links, then follow every link as a browser would: the redirects carry Defender's signed URLs, minted
+    // for the transcript when the bot read it and for the collected file when its link was opened.
+    const before = downloadPaths(final);
+    const signatures: string[] = [];
+    const follow = async (path: string) => {
+      const response = await fetch(`${stack.botUrl}${path}`, { redirect: 'manual' });
+      expect(response.status).toBe(302);
+      signatures.push(new URL(response.headers.get('location') ?? '').searchParams.get('sig') ?? '');
+    };
+    await follow(before[0]!);
     await client.invokeAction({
       conversation: thread,
       from: USERS.requester,
@@ -72,19 +74,23 @@ describe('secrets', () => {
       verb: 'lr.freshLinks',
       data: { requestId },
     });
-    await stack.teams.waitFor(
-      () => stack.sim.control.calls({ path: /GetLiveResponseResultDownloadLink/ }).length >= 4,
-      {
-        description: 'fresh links minted',
+    const fresh = await stack.teams.waitFor(
+      () => {
+        const paths = downloadPaths(currentCard(stack, activity.id));
+        return paths.length === 2 && paths.every((p) => !before.includes(p)) ? paths : undefined;
       },
+      { description: 'fresh links on the card' },
     );
+    for (const path of fresh) await follow(path);
+    expect(signatures.every(Boolean)).toBe(true);
+    expect(stack.sim.control.calls({ path: /GetLiveResponseResultDownloadLink/ }).length).toBe(3);
 
     const cards = stack.teams.history(activity.id).map((v) => JSON.stringify(v));
     const everything = [...lines, ...cards].join('\n');
     expect(lines.length).toBeGreaterThan(20);
     expect(everything).not.toContain(ACCESS_TOKEN);
     expect(everything).not.toContain(CLIENT_SECRET);
-    expect(everything).not.toContain(signature!);
+    for (const signature of signatures) expect(everything).not.toContain(signature);
     expect(everything).not.toMatch(/[?&]sig=/);
     expect(cardText(final)).toContain('Download result');
   });
