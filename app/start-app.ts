@@ -69,6 +69,8 @@ const LIBRARY_CACHE_MS = 5 * 60_000;
 const ACTIVE_ACTIONS_CACHE_MS = 1_000;
 /** Jobs can afford to wait longer for budget than a person can. */
 const JOB_BUDGET_WAIT_MS = 60_000;
+/** A reply in a Teams turn waits at most this long for the Teams rate (Teams allows a message turn ~15 s). */
+const TURN_TEAMS_WAIT_MS = 8_000;
 /** Someone who opened a download link waits at most this long for API budget before a "try again" page. */
 const DOWNLOAD_BUDGET_WAIT_MS = 10_000;
 
@@ -103,7 +105,6 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     limiter,
     runRate: config.defender.runRate,
     apiRates: config.defender.apiRates,
-    now: clock.now,
   });
   const client = createDefenderClient({
     baseUrl: config.defender.apiUrl,
@@ -182,9 +183,19 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
       keys,
       logger,
       onSend: async (conversationId) => {
-        // Replies in a turn cannot wait, but they count: later card updates leave room for them.
-        await limiter.tryAcquire(TEAMS_APP_LIMITER_KEY, TEAMS_APP_RATES);
-        await limiter.tryAcquire(threadLimiterKey(conversationId), config.teamsThreadRates);
+        // A reply waits its turn like a card update, so a burst of messages stays within Teams' 50 requests per
+        // second per app; past the wait it goes anyway (a late answer beats none) and Teams may answer 429.
+        for (const [key, rates] of [
+          [TEAMS_APP_LIMITER_KEY, TEAMS_APP_RATES],
+          [threadLimiterKey(conversationId), config.teamsThreadRates],
+        ] as const) {
+          const grant = await limiter.acquire(key, rates, TURN_TEAMS_WAIT_MS);
+          if (!grant.ok)
+            logger.warn(
+              { conversationId, limiter: key, waitMs: grant.waitMs },
+              'reply sent over the Teams rate',
+            );
+        }
       },
     });
     const server: Server = await listen(

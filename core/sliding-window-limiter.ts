@@ -8,6 +8,11 @@ export type LimiterGrant = { ok: true } | { ok: false; waitMs: number };
 export interface SlidingWindowLimiter {
   /** Takes one slot from every window of `rates` under `key`, or says how long until one is free. */
   tryAcquire(key: string, rates: readonly Rate[]): Promise<LimiterGrant>;
+  /**
+   * Waits for a slot (sleeping until the limiter says one is free, with a little jitter) as long as the wait
+   * stays within `maxWaitMs`; otherwise answers how long it would have had to wait.
+   */
+  acquire(key: string, rates: readonly Rate[], maxWaitMs: number): Promise<LimiterGrant>;
   /** How long until a slot would be free, without taking one. */
   peekWait(key: string, rates: readonly Rate[]): Promise<number>;
   /** Nobody gets a slot under `key` for `ms` (after a 429 with Retry-After). */
@@ -54,8 +59,10 @@ export function createSlidingWindowLimiter(deps: {
   clock: Clock;
   /** Builds the Redis key for a limiter name. */
   keyOf: (name: string) => string;
+  sleep?: (ms: number) => Promise<void>;
 }): SlidingWindowLimiter {
   const { redis, clock, keyOf } = deps;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let sequence = 0;
 
   async function evaluate(key: string, rates: readonly Rate[], dryRun: boolean): Promise<number> {
@@ -74,10 +81,21 @@ export function createSlidingWindowLimiter(deps: {
     return Number(wait);
   }
 
+  async function tryAcquire(key: string, rates: readonly Rate[]): Promise<LimiterGrant> {
+    const waitMs = await evaluate(key, rates, false);
+    return waitMs > 0 ? { ok: false, waitMs } : { ok: true };
+  }
+
   return {
-    async tryAcquire(key, rates) {
-      const waitMs = await evaluate(key, rates, false);
-      return waitMs > 0 ? { ok: false, waitMs } : { ok: true };
+    tryAcquire,
+    async acquire(key, rates, maxWaitMs) {
+      const deadline = clock.now() + maxWaitMs;
+      for (;;) {
+        const grant = await tryAcquire(key, rates);
+        if (grant.ok || clock.now() + grant.waitMs > deadline) return grant;
+        // A little jitter keeps processes that woke together from colliding again.
+        await sleep(grant.waitMs + Math.floor(Math.random() * 50));
+      }
     },
     peekWait: (key, rates) => evaluate(key, rates, true),
     async block(key, ms) {

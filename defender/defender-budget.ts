@@ -43,13 +43,10 @@ export function createDefenderBudget(deps: {
   limiter: SlidingWindowLimiter;
   runRate: Rate;
   apiRates: Rate[];
-  now: () => number;
-  sleep?: (ms: number) => Promise<void>;
   /** Fraction each window is lengthened by. Default ARRIVAL_SKEW_MARGIN. */
   skewMargin?: number;
 }): DefenderBudget {
   const { limiter } = deps;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const margin = deps.skewMargin ?? ARRIVAL_SKEW_MARGIN;
   const widen = (rate: Rate): Rate => ({
     count: rate.count,
@@ -61,14 +58,8 @@ export function createDefenderBudget(deps: {
   return {
     tryAcquire: (kind) => limiter.tryAcquire(key(kind), rates[kind]),
     async acquire(kind, maxWaitMs) {
-      const deadline = deps.now() + maxWaitMs;
-      for (;;) {
-        const grant = await limiter.tryAcquire(key(kind), rates[kind]);
-        if (grant.ok) return;
-        if (deps.now() + grant.waitMs > deadline) throw new BudgetExhaustedError(kind, grant.waitMs);
-        // A little jitter keeps processes that woke together from colliding again.
-        await sleep(grant.waitMs + Math.floor(Math.random() * 50));
-      }
+      const grant = await limiter.acquire(key(kind), rates[kind], maxWaitMs);
+      if (!grant.ok) throw new BudgetExhaustedError(kind, grant.waitMs);
     },
     backOff: (kind, retryAfterMs) => limiter.block(key(kind), retryAfterMs),
     peekWait: (kind) => limiter.peekWait(key(kind), rates[kind]),

@@ -18,7 +18,6 @@ function budgetAt(name: string, now: { t: number }) {
   const clock = { now: () => now.t, nowIso: () => new Date(now.t).toISOString() };
   return createDefenderBudget({
     limiter: createSlidingWindowLimiter({ redis, clock, keyOf: keys.limiter }),
-    now: clock.now,
     runRate: { count: 3, durationMs: 60_000 },
     apiRates: [
       { count: 5, durationMs: 1_000 },
@@ -90,7 +89,6 @@ describe('DefenderBudget', () => {
     const clock = { now: () => now.t, nowIso: () => new Date(now.t).toISOString() };
     const budget = createDefenderBudget({
       limiter: createSlidingWindowLimiter({ redis, clock, keyOf: keys.limiter }),
-      now: clock.now,
       runRate: { count: 1, durationMs: 60_000 },
       apiRates: [{ count: 1, durationMs: 60_000 }],
     });

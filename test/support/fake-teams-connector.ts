@@ -23,6 +23,9 @@ export const TEAMS_THREAD_RATE_LIMITS: readonly RateLimitWindow[] = [
   { windowMs: 3_600_000, max: 1_800 },
 ];
 
+/** Teams' limit per bot app per tenant, over every conversation and every kind of request. */
+export const TEAMS_APP_RATE_LIMITS: readonly RateLimitWindow[] = [{ windowMs: 1_000, max: 50 }];
+
 export interface FakeTeamsConnectorOptions {
   /** Port on 127.0.0.1. Default 0: a free port, read it from `url`. */
   port?: number;
@@ -30,6 +33,8 @@ export interface FakeTeamsConnectorOptions {
   enforceRateLimits?: boolean;
   /** The windows enforced per conversation thread. Default `TEAMS_THREAD_RATE_LIMITS`. */
   rateLimits?: readonly RateLimitWindow[];
+  /** The windows enforced over all of the bot's requests (one app, one tenant). Default `TEAMS_APP_RATE_LIMITS`. */
+  appRateLimits?: readonly RateLimitWindow[];
   /**
    * Largest activity body accepted, in bytes, else 413. Default 100 000, Teams' documented limit; pass 28 * 1024
    * to hold the bot to the project's stricter rule (cards must also fit older Teams surfaces).
@@ -120,8 +125,8 @@ export interface ThrottleRecord {
   conversationId: string;
   operation: ConnectorOperation;
   retryAfterSeconds: number | undefined;
-  /** `rate-limit` when a window was exceeded, `injected` when `failNext` asked for it. */
-  reason: 'rate-limit' | 'injected';
+  /** `rate-limit` when a thread's window was exceeded, `app-rate-limit` for the app's, `injected` for `failNext`. */
+  reason: 'rate-limit' | 'app-rate-limit' | 'injected';
   /** The exceeded window, for `rate-limit`. */
   window?: RateLimitWindow;
 }
@@ -214,6 +219,8 @@ export interface FakeTeamsConnector {
   ): CardActionJson | undefined;
   requestLog(): ConnectorRequest[];
   rateStats(): ConversationRateStats[];
+  /** The most requests accepted in any second, over every conversation (Teams allows 50 per app per tenant). */
+  appPeakPerSecond(): number;
   rateStatsFor(conversationId: string): ConversationRateStats | undefined;
   throttles(): ThrottleRecord[];
   setRateLimitsEnforced(enforced: boolean): void;
@@ -284,6 +291,9 @@ export async function startFakeTeamsConnector(
   const longestWindowMs = Math.max(HOUR_MS, ...rateLimits.map((w) => w.windowMs));
   const maxActivityBytes = options.maxActivityBytes ?? DEFAULT_MAX_ACTIVITY_BYTES;
   let enforceRateLimits = options.enforceRateLimits ?? true;
+  const appRateLimits = options.appRateLimits ?? TEAMS_APP_RATE_LIMITS;
+  const appLongestWindowMs = Math.max(...appRateLimits.map((w) => w.windowMs));
+  const appState = { accepted: [] as number[], peakAcceptedPerSecond: 0 };
 
   const records = new Map<string, ActivityRecord>();
   const order: string[] = [];
@@ -336,6 +346,41 @@ export async function startFakeTeamsConnector(
     state.stats.peakPerSecond = Math.max(state.stats.peakPerSecond, state.recentAttempts.length);
   }
 
+  /** The window of `limits` that one more operation at `now` would exceed, and when it would fit. */
+  function exceededWindow(
+    accepted: readonly number[],
+    limits: readonly RateLimitWindow[],
+    now: number,
+  ): { window: RateLimitWindow; retryAfterMs: number } | undefined {
+    let exceeded: { window: RateLimitWindow; retryAfterMs: number } | undefined;
+    for (const window of limits) {
+      const inWindow = accepted.filter((t) => t > now - window.windowMs);
+      if (inWindow.length >= window.max) {
+        // The request fits again once enough of the oldest operations have left the window.
+        const freeingAt = inWindow[inWindow.length - window.max]! + window.windowMs;
+        const retryAfterMs = freeingAt - now;
+        if (!exceeded || retryAfterMs > exceeded.retryAfterMs) exceeded = { window, retryAfterMs };
+      }
+    }
+    return exceeded;
+  }
+
+  /** Takes a request into the app's tenant-wide budget, or returns the window it would exceed. */
+  function admitApp(
+    now: number,
+    enforce: boolean,
+  ): { window: RateLimitWindow; retryAfterMs: number } | undefined {
+    appState.accepted = appState.accepted.filter((t) => t > now - appLongestWindowMs);
+    const exceeded = enforce ? exceededWindow(appState.accepted, appRateLimits, now) : undefined;
+    if (exceeded) return exceeded;
+    appState.accepted.push(now);
+    appState.peakAcceptedPerSecond = Math.max(
+      appState.peakAcceptedPerSecond,
+      appState.accepted.filter((t) => t > now - 1_000).length,
+    );
+    return undefined;
+  }
+
   /** Takes an operation into the thread's budget, or returns the window it would exceed. */
   function admit(
     conversationId: string,
@@ -344,19 +389,8 @@ export async function startFakeTeamsConnector(
   ): { window: RateLimitWindow; retryAfterMs: number } | undefined {
     const state = threadState(conversationId);
     state.accepted = state.accepted.filter((t) => t > now - longestWindowMs);
-    if (enforce) {
-      let exceeded: { window: RateLimitWindow; retryAfterMs: number } | undefined;
-      for (const window of rateLimits) {
-        const inWindow = state.accepted.filter((t) => t > now - window.windowMs);
-        if (inWindow.length >= window.max) {
-          // The request fits again once enough of the oldest operations have left the window.
-          const freeingAt = inWindow[inWindow.length - window.max]! + window.windowMs;
-          const retryAfterMs = freeingAt - now;
-          if (!exceeded || retryAfterMs > exceeded.retryAfterMs) exceeded = { window, retryAfterMs };
-        }
-      }
-      if (exceeded) return exceeded;
-    }
+    const exceeded = enforce ? exceededWindow(state.accepted, rateLimits, now) : undefined;
+    if (exceeded) return exceeded;
     state.accepted.push(now);
     state.recentAccepted = state.recentAccepted.filter((t) => t > now - 1_000);
     state.recentAccepted.push(now);
@@ -369,7 +403,7 @@ export async function startFakeTeamsConnector(
 
   function recordThrottle(record: ThrottleRecord): void {
     throttleLog.push(record);
-    threadState(record.conversationId).stats.throttled += 1;
+    if (record.conversationId) threadState(record.conversationId).stats.throttled += 1;
   }
 
   function takeFault(method: string, decodedPath: string, rawPath: string): Fault | undefined {
@@ -645,6 +679,22 @@ export async function startFakeTeamsConnector(
       return;
     }
 
+    const appExceeded = admitApp(now, enforceRateLimits);
+    if (appExceeded) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(appExceeded.retryAfterMs / 1_000));
+      recordThrottle({
+        at: now,
+        conversationId: route.conversationId ?? '',
+        operation: route.operation,
+        retryAfterSeconds,
+        reason: 'app-rate-limit',
+        window: appExceeded.window,
+      });
+      entry.outcome = 429;
+      send(res, 429, errorBody(429), { 'retry-after': String(retryAfterSeconds) });
+      return;
+    }
+
     if (countsAgainstThread) {
       const exceeded = admit(route.conversationId!, now, enforceRateLimits);
       if (exceeded) {
@@ -747,6 +797,7 @@ export async function startFakeTeamsConnector(
     rateStats() {
       return [...threads.values()].map((t) => ({ ...t.stats }));
     },
+    appPeakPerSecond: () => appState.peakAcceptedPerSecond,
     rateStatsFor(conversationId) {
       const state = threads.get(conversationId);
       return state ? { ...state.stats } : undefined;
@@ -791,6 +842,8 @@ export async function startFakeTeamsConnector(
       records.clear();
       order.length = 0;
       threads.clear();
+      appState.accepted = [];
+      appState.peakAcceptedPerSecond = 0;
       throttleLog.length = 0;
       log.length = 0;
       faults.length = 0;
