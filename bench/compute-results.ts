@@ -4,7 +4,17 @@ import type { CallRecord } from '../simulator/defender-simulator.js';
 import type { BotRun, DrivenRequest } from './drive-bot.js';
 import { type Bound, FORMULA } from './lower-bound.js';
 import type { NaiveRun } from './naive-driver.js';
-import { ACTION_MS, LIMITS, POLL_INTERVAL_MS, REQUESTS, SPEED, TARGETS } from './scenario.js';
+import {
+  ACTION_MS,
+  LIMITS,
+  PACED_PER_SECOND,
+  PACED_REQUESTS,
+  POLL_INTERVAL_MS,
+  REQUESTS,
+  SPEED,
+  TARGETS,
+  TEAMS_APP_PER_SECOND,
+} from './scenario.js';
 import { peakInWindow, type Summary, summarise } from './stats.js';
 
 export interface EndpointCount {
@@ -16,7 +26,15 @@ export interface EndpointCount {
 
 export interface TargetResult {
   /** Which explanation of explain-misses.ts belongs to it. */
-  key: 'makespan' | 'calls' | 'teams' | 'approvalCard' | 'invoke' | 'completion';
+  key:
+    | 'makespan'
+    | 'calls'
+    | 'teams'
+    | 'approvalCard'
+    | 'approvalCardBurst'
+    | 'invoke'
+    | 'invokeBurst'
+    | 'completion';
   name: string;
   target: string;
   value: string;
@@ -66,7 +84,14 @@ export interface Results {
       messageTurnServerSide: Summary;
       completionToCardFinal: Summary;
       completionToCardSettled: Summary;
+      /** The paced phase: requests arriving at PACED_PER_SECOND, each card rejected on arrival. */
+      pacedMessageToApprovalCard: Summary;
+      pacedClickToInvokeResponse: Summary;
+      pacedMessageTurnServerSide: Summary;
+      pacedInvokeServerSide: Summary;
     };
+    /** Paced requests that got no card, with the bot's answer. */
+    pacedRefused: string[];
     teams: {
       highestOpsPerThreadPerSecond: number;
       highestAcceptedOpsPerThreadPerSecond: number;
@@ -159,9 +184,6 @@ function countByEndpoint(calls: CallRecord[], completed: number): Record<string,
   for (const entry of Object.values(out)) entry.perRequest = round2(entry.calls / Math.max(1, completed));
   return Object.fromEntries(Object.entries(out).sort((a, b) => b[1].calls - a[1].calls));
 }
-
-/** Teams: 50 requests per second per app per tenant. */
-const TENANT_OPS_PER_SECOND = 50;
 
 /** How many events a sliding-window limit of `max` per `windowMs` would have refused (counting accepted ones only). */
 function overLimit(times: number[], max: number, windowMs: number): number {
@@ -321,7 +343,15 @@ export function computeResults(input: {
     completionToCardSettled: summarise(
       defined(ours.requests.map((r) => (r.settledAt ?? Number.NaN) - (r.actionFinalAt ?? Number.NaN))),
     ),
+    pacedMessageToApprovalCard: summarise(
+      defined(ours.paced.requests.map((r) => (r.cardAt ?? Number.NaN) - r.sentAt)),
+    ),
+    pacedClickToInvokeResponse: summarise(defined(ours.paced.requests.map((r) => r.clickMs))),
+    pacedMessageTurnServerSide: summarise(ours.paced.serverMs.messages),
+    pacedInvokeServerSide: summarise(ours.paced.serverMs.invokes),
   };
+  // Teams lets a bot make 50 requests a second per tenant: the last of N cards posted at once cannot arrive sooner.
+  const teamsFloorMs = Math.round(((REQUESTS - 1) / TEAMS_APP_PER_SECOND) * 1_000);
   const teams429 = ours.teams.throttles.length;
   const makespanRatio = round2(makespanMs / boundRealMs);
 
@@ -349,14 +379,28 @@ export function computeResults(input: {
     },
     {
       key: 'approvalCard',
-      name: 'Message → approval card p99 (from the first ask)',
+      name: `Message → approval card p99, requests arriving at ${PACED_PER_SECOND}/s`,
       target: `≤ ${TARGETS.approvalCardP99Ms} ms`,
+      value: `${latency.pacedMessageToApprovalCard.p99} ms`,
+      met: latency.pacedMessageToApprovalCard.p99 <= TARGETS.approvalCardP99Ms,
+    },
+    {
+      key: 'approvalCardBurst',
+      name: `Message → approval card p99, ${REQUESTS} at once (from the first ask)`,
+      target: `≤ ${TARGETS.approvalCardP99Ms} ms (Teams' ${TEAMS_APP_PER_SECOND}/s per app puts the last card ≥ ${teamsFloorMs} ms)`,
       value: `${latency.firstAskToApprovalCard.p99} ms (card turn alone ${latency.messageToApprovalCard.p99} ms)`,
       met: latency.firstAskToApprovalCard.p99 <= TARGETS.approvalCardP99Ms,
     },
     {
       key: 'invoke',
-      name: 'Click → invoke response p99',
+      name: `Click → invoke response p99, requests arriving at ${PACED_PER_SECOND}/s`,
+      target: `≤ ${TARGETS.invokeP99Ms} ms`,
+      value: `${latency.pacedClickToInvokeResponse.p99} ms`,
+      met: latency.pacedClickToInvokeResponse.p99 <= TARGETS.invokeP99Ms,
+    },
+    {
+      key: 'invokeBurst',
+      name: `Click → invoke response p99, during the burst of ${REQUESTS}`,
       target: `≤ ${TARGETS.invokeP99Ms} ms`,
       value: `${latency.clickToInvokeResponse.p99} ms`,
       met: latency.clickToInvokeResponse.p99 <= TARGETS.invokeP99Ms,
@@ -364,8 +408,8 @@ export function computeResults(input: {
     {
       key: 'completion',
       name: 'Completion → card final p95',
-      target: `≤ ${TARGETS.completionToCardP95Ms} ms (poll ${POLL_INTERVAL_MS} ms + 1 s/${SPEED})`,
-      value: `${latency.completionToCardFinal.p95} ms`,
+      target: `≤ ${TARGETS.completionToCardP95Ms} ms (poll ${POLL_INTERVAL_MS} ms + 1 s)`,
+      value: `${latency.completionToCardFinal.p95} ms (with the 1 s compressed too, ≤ ${TARGETS.completionToCardScaledP95Ms} ms: ${latency.completionToCardFinal.p95 <= TARGETS.completionToCardScaledP95Ms ? 'met' : 'missed'})`,
       met: latency.completionToCardFinal.p95 <= TARGETS.completionToCardP95Ms,
     },
   ];
@@ -376,6 +420,8 @@ export function computeResults(input: {
     generatedAt: new Date().toISOString(),
     scenario: {
       requests: REQUESTS,
+      pacedRequests: PACED_REQUESTS,
+      pacedPerSecond: PACED_PER_SECOND,
       speed: SPEED,
       actionSimMs: ACTION_MS,
       defenderLimits: LIMITS,
@@ -414,6 +460,7 @@ export function computeResults(input: {
         blobDownloads: ours.defenderCalls.length - apiCalls.length,
       },
       latencyMs: latency,
+      pacedRefused: ours.paced.requests.filter((r) => r.reply).map((r) => r.reply!.slice(0, 300)),
       teams: {
         highestOpsPerThreadPerSecond: Math.max(0, ...ours.teams.rateStats.map((s) => s.peakPerSecond)),
         highestAcceptedOpsPerThreadPerSecond: Math.max(
@@ -426,7 +473,7 @@ export function computeResults(input: {
         ),
         overTenantLimit: overLimit(
           teamsThreadOps.map((e) => e.at),
-          TENANT_OPS_PER_SECOND,
+          TEAMS_APP_PER_SECOND,
           1_000,
         ),
         throttled: teams429,

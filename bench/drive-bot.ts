@@ -28,6 +28,9 @@ import {
   botLimitsEnv,
   CHANNELS,
   deviceName,
+  LIMITS,
+  PACED_PER_SECOND,
+  PACED_REQUESTS,
   REQUESTS,
   requestText,
   SPEED,
@@ -78,7 +81,19 @@ export interface DrivenRequest {
   actionStatus?: string;
 }
 
+/** One request of the paced phase: asked, carded, rejected. */
+export interface PacedRequest {
+  sentAt: number;
+  cardAt?: number;
+  clickMs?: number;
+  clickStatus?: number;
+  /** The bot's answer when it posted no card. */
+  reply?: string;
+}
+
 export interface BotRun {
+  /** The paced phase before the burst, and the bot's own handling times during it. */
+  paced: { requests: PacedRequest[]; serverMs: { invokes: number[]; messages: number[] } };
   startedAt: number;
   endedAt: number;
   timedOut: boolean;
@@ -226,6 +241,48 @@ function readCardHistory(teams: FakeTeamsConnector, run: DrivenRequest): void {
   });
 }
 
+/**
+ * Requests arriving one every 1/PACED_PER_SECOND s, each in a thread of its own, each card rejected by the
+ * approver as soon as it is there: message → card and click → invoke response when nothing queues behind Teams.
+ */
+async function pacedPhase(
+  client: ReturnType<typeof createTeamsClient>,
+  teams: FakeTeamsConnector,
+  threadOf: (index: number) => ChannelConversation,
+): Promise<PacedRequest[]> {
+  const gapMs = 1_000 / PACED_PER_SECOND;
+  const start = Date.now();
+  return Promise.all(
+    Array.from({ length: PACED_REQUESTS }, async (_, index): Promise<PacedRequest> => {
+      await sleep(start + index * gapMs - Date.now());
+      const thread = threadOf(index);
+      const run: PacedRequest = { sentAt: Date.now() };
+      await client
+        .post(client.buildMessage({ conversation: thread, from: USERS.requester, text: requestText(index) }))
+        .catch(() => undefined);
+      const posted = teams.activities(thread.id);
+      const card = posted.find((a) => teams.findCard(a));
+      if (!card) {
+        run.reply = posted.map((a) => String(a.text ?? '')).join(' | ') || '(no answer)';
+        return run;
+      }
+      run.cardAt = teams.historyTimes(card.id)[0];
+      const click = await client
+        .invokeAction({
+          conversation: thread,
+          from: USERS.approver,
+          replyToId: card.id,
+          verb: CARD_VERBS.reject,
+          data: { requestId: cardRequestId(teams.findCard(card)) },
+        })
+        .catch(() => undefined);
+      run.clickMs = click?.elapsedMs;
+      run.clickStatus = click?.status;
+      return run;
+    }),
+  );
+}
+
 export async function driveBot(options: {
   deadlineMs: number;
   logFile: string;
@@ -291,6 +348,18 @@ export async function driveBot(options: {
         20_000,
         'warming up',
       );
+
+    bot.resetLoop();
+    const pacedRequests = await within(
+      pacedPhase(client, teams, (i) =>
+        channelThread(channels[i % channels.length], String(rootBase + REQUESTS + i), TEAM),
+      ),
+      60_000,
+      'the paced requests',
+    );
+    const paced = { requests: pacedRequests, serverMs: await bot.handling() };
+    // Their device look-ups leave Defender's API window before the burst starts.
+    await sleep(LIMITS.api[0]!.windowMs / SPEED + 500);
 
     let rssPeak = idle.rssBytes;
     let sampling = true;
@@ -392,6 +461,7 @@ export async function driveBot(options: {
     await bot.stop();
     bot = undefined;
     return {
+      paced,
       startedAt,
       endedAt,
       timedOut: !settled,

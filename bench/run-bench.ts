@@ -89,7 +89,10 @@ async function main(): Promise<void> {
     host: { cpus: cpus().length, loadAverageBefore, loadAverageAfter: loadavg()[0]! },
   });
   const explained = explainMisses(results, ours);
-  for (const target of results.targets) if (!target.met) target.cause = explained.causes[target.key];
+  for (const target of results.targets) {
+    const cause = explained.causes[target.key];
+    if (cause) target.cause = cause;
+  }
   Object.assign(results.profile, { explained: explained.figures });
   // The raw records too (the JSON is not committed): enough to profile a run afterwards.
   const raw = {

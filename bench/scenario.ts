@@ -7,6 +7,14 @@ import { DEFAULT_TIMINGS } from '../simulator/simulated-tenant.js';
 export const SPEED = 20;
 
 export const REQUESTS = 100;
+
+/**
+ * Before the burst, requests arriving one at a time at a steady rate well under Teams' 50 requests per second per
+ * app (each card rejected on arrival, so nothing reaches a device): the latency a requester and an approver see
+ * when the bot is not queueing behind Teams' limit.
+ */
+export const PACED_REQUESTS = 50;
+export const PACED_PER_SECOND = 10;
 export const CHANNELS = 20;
 export const THREADS_PER_CHANNEL = 5;
 
@@ -30,13 +38,21 @@ export const TARGETS = {
   teams429s: 0,
   approvalCardP99Ms: 250,
   invokeP99Ms: 250,
-  /** Poll interval + 1 s, both in Defender's time, compressed like everything else. */
-  completionToCardP95Ms: (POLL_INTERVAL_SIM_MS + 1_000) / SPEED,
+  /**
+   * Poll interval + 1 s: the interval is Defender's time and compressed with it; the second is the bot's own work
+   * (Redis, the card job, rendering, the Teams update), which runs in real time.
+   */
+  completionToCardP95Ms: POLL_INTERVAL_MS + 1_000,
+  /** The same with the second compressed too (50 ms for all of the bot's work), reported for comparison. */
+  completionToCardScaledP95Ms: (POLL_INTERVAL_SIM_MS + 1_000) / SPEED,
 } as const;
 
 export function deviceName(index: number): string {
   return `bench-ws-${String(index + 1).padStart(3, '0')}`;
 }
+
+/** Teams' limit per bot app per tenant, over every conversation. */
+export const TEAMS_APP_PER_SECOND = 50;
 
 export function requestText(index: number): string {
   return `run minidump.ps1 OfficeClickToRun then getfile C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip on ${deviceName(index)}`;

@@ -12,16 +12,7 @@ export interface CardClock {
  * unknown zone falls back to UTC so that a card never shows a time under the wrong label.
  */
 export function createCardClock(now: Date, timeZone = 'UTC'): CardClock {
-  const zone = isKnownTimeZone(timeZone) ? timeZone : 'UTC';
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: zone,
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  });
+  const { zone, parts } = formatterFor(timeZone);
   const pieces = (date: Date) => {
     const byType = new Map(parts.formatToParts(date).map((part) => [part.type, part.value]));
     return {
@@ -46,11 +37,26 @@ export function createCardClock(now: Date, timeZone = 'UTC'): CardClock {
   };
 }
 
-function isKnownTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-GB', { timeZone });
-    return true;
-  } catch {
-    return false;
+// Building an Intl.DateTimeFormat costs about a millisecond, as much as the rest of a card render: one per zone.
+const formatters = new Map<string, { zone: string; parts: Intl.DateTimeFormat }>();
+
+function formatterFor(timeZone: string): { zone: string; parts: Intl.DateTimeFormat } {
+  let found = formatters.get(timeZone);
+  if (!found) {
+    const options: Intl.DateTimeFormatOptions = {
+      year: 'numeric',
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    };
+    try {
+      found = { zone: timeZone, parts: new Intl.DateTimeFormat('en-GB', { ...options, timeZone }) };
+    } catch {
+      found = { zone: 'UTC', parts: new Intl.DateTimeFormat('en-GB', { ...options, timeZone: 'UTC' }) };
+    }
+    formatters.set(timeZone, found);
   }
+  return found;
 }
