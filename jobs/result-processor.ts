@@ -1,7 +1,7 @@
 // Records a completed command's result: for RunScript the transcript summary (and a link backed by the Defender URL
 // minted to read it), for GetFile a link minted from Defender when first opened.
 import type { Job } from 'bullmq';
-import type { LiveResponseRequest, ResultLink } from '../core/request.js';
+import type { ResultLink } from '../core/request.js';
 import { summariseTranscript } from '../core/summarise-transcript.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
 import { lazyLink, mintedLink } from '../defender/result-links.js';

@@ -2,7 +2,7 @@
 // card, follow a card's download link, and act on the Defender simulator as another tool (the portal) would.
 import { expect } from 'vitest';
 import type { MachineAction } from '../../defender/types.js';
-import { machineIdFor, type SimMachine } from '../../simulator/seed-data.js';
+import { machineIdFor } from '../../simulator/seed-data.js';
 import type { AdaptiveCardJson, PostedActivity } from './fake-teams-connector.js';
 import { askFor, cardText, waitForCard } from './flow-helpers.js';
 import type { Stack } from './start-stack.js';
