@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { createHttpApp, listen } from '../bot/http-server.js';
 import { LrBot } from '../bot/lr-bot.js';
 import { createTeamsCardPort } from '../bot/teams-card-port.js';
+import { TeamsPacedAuthentication } from '../bot/teams-rate-policy.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { redisKeys } from '../core/redis-keys.js';
 import { createRequestStore } from '../core/request-store.js';
@@ -24,12 +25,7 @@ import {
 } from '../defender/token-provider.js';
 import { explainFailure } from '../flows/handle-message.js';
 import { createCancelProcessor, createExpireProcessor } from '../jobs/cancel-processor.js';
-import {
-  createCardProcessor,
-  TEAMS_APP_LIMITER_KEY,
-  TEAMS_APP_RATES,
-  threadLimiterKey,
-} from '../jobs/card-processor.js';
+import { createCardProcessor, threadLimiterKey } from '../jobs/card-processor.js';
 import { createFreshLinksProcessor } from '../jobs/fresh-links-processor.js';
 import type { JobDeps } from '../jobs/job-deps.js';
 import { createJobScheduler } from '../jobs/job-scheduler.js';
@@ -133,12 +129,15 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           : [],
   };
 
-  const auth = new ConfigurationBotFrameworkAuthentication({
-    MicrosoftAppId: config.bot.appId,
-    MicrosoftAppPassword: config.bot.appPassword,
-    MicrosoftAppType: config.bot.appType,
-    MicrosoftAppTenantId: config.bot.appTenantId,
-  });
+  const auth = new TeamsPacedAuthentication(
+    {
+      MicrosoftAppId: config.bot.appId,
+      MicrosoftAppPassword: config.bot.appPassword,
+      MicrosoftAppType: config.bot.appType,
+      MicrosoftAppTenantId: config.bot.appTenantId,
+    },
+    { limiter, logger },
+  );
   const adapter = new CloudAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     logger.error({ err: error.message, stack: error.stack, activityId: context.activity.id }, 'turn failed');
@@ -183,19 +182,15 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
       keys,
       logger,
       onSend: async (conversationId) => {
-        // A reply waits its turn like a card update, so a burst of messages stays within Teams' 50 requests per
-        // second per app; past the wait it goes anyway (a late answer beats none) and Teams may answer 429.
-        for (const [key, rates] of [
-          [TEAMS_APP_LIMITER_KEY, TEAMS_APP_RATES],
-          [threadLimiterKey(conversationId), config.teamsThreadRates],
-        ] as const) {
-          const grant = await limiter.acquire(key, rates, TURN_TEAMS_WAIT_MS);
-          if (!grant.ok)
-            logger.warn(
-              { conversationId, limiter: key, waitMs: grant.waitMs },
-              'reply sent over the Teams rate',
-            );
-        }
+        // A reply waits its turn in the thread like a card update; past the wait it goes anyway (a late answer beats
+        // none) and Teams may answer 429, which the connector retries. The app-wide rate is the connector's policy.
+        const grant = await limiter.acquire(
+          threadLimiterKey(conversationId),
+          config.teamsThreadRates,
+          TURN_TEAMS_WAIT_MS,
+        );
+        if (!grant.ok)
+          logger.warn({ conversationId, waitMs: grant.waitMs }, 'reply sent over the Teams thread rate');
       },
     });
     const server: Server = await listen(

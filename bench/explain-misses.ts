@@ -1,7 +1,7 @@
 // Says why each missed target was missed, with the run's own figures: where the time went and which calls it took.
 
+import { TEAMS_APP_RATES } from '../bot/teams-rate-policy.js';
 import { ARRIVAL_SKEW_MARGIN } from '../defender/defender-budget.js';
-import { TEAMS_APP_RATES } from '../jobs/card-processor.js';
 import type { CallRecord } from '../simulator/defender-simulator.js';
 import type { Results } from './compute-results.js';
 import type { BotRun, DrivenRequest } from './drive-bot.js';

@@ -25,10 +25,6 @@ export interface CardDeps {
   publicBaseUrl: string;
 }
 
-/** Teams allows a bot 50 requests per second per tenant across all conversations; keep headroom for replies. */
-export const TEAMS_APP_RATES: Rate[] = [{ count: 40, durationMs: 1_000 }];
-export const TEAMS_APP_LIMITER_KEY = 'teams-app';
-
 /** The limiter key of a Teams thread: sends and updates in one thread share Teams' per-thread limits. */
 export function threadLimiterKey(conversationId: string): string {
   return `teams-${conversationId}`;
@@ -69,10 +65,7 @@ export function createCardProcessor(deps: CardDeps) {
       const fingerprint = createHash('sha256').update(JSON.stringify(card)).digest('base64url');
       if ((await redis.get(keys.cardFingerprint(requestId))) === fingerprint) return 'unchanged';
 
-      // Teams limits the whole app per tenant as well as each thread: take the tenant-wide slot first, so a thread
-      // slot is not spent on an update that then has to wait.
-      const tenantGrant = await limiter.tryAcquire(TEAMS_APP_LIMITER_KEY, TEAMS_APP_RATES);
-      if (!tenantGrant.ok) await postpone(job, token, tenantGrant.waitMs, clock.now());
+      // The thread's limits here; the app's limit over all threads is taken by the connector right before sending.
       const grant = await limiter.tryAcquire(threadLimiterKey(request.conversationId), deps.threadRates);
       if (!grant.ok) await postpone(job, token, grant.waitMs, clock.now());
       try {

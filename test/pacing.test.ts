@@ -19,6 +19,7 @@ import {
 } from './support/request-steps.js';
 import { type Stack, startStack } from './support/start-stack.js';
 import type { TeamsClient } from './support/teams-client.js';
+import { channelThread, USERS } from './support/teams-fixtures.js';
 
 const PACE_DEVICES = ['pace-01', 'pace-02', 'pace-03', 'pace-04', 'pace-05'].map(workstation);
 
@@ -120,5 +121,32 @@ describe('the live response session limit', () => {
     );
     expect(actionsOf(stack, second.requestId)).toHaveLength(1);
     expect(cardText(cardVersions(stack, second.activity.id).at(-1))).not.toMatch(/Queued:/);
+  });
+});
+
+describe("Teams' limit per app", () => {
+  let stack: Stack;
+  let client: TeamsClient;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    client = teamsClientFor(stack);
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('answers 100 messages sent at once without going over 50 requests a second to Teams', async () => {
+    const threads = Array.from({ length: 100 }, () => channelThread());
+    const statuses = await Promise.all(
+      threads.map((conversation) =>
+        client.sendMessage({ conversation, from: USERS.requester, text: 'help' }),
+      ),
+    );
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    // Every thread got its one answer, and Teams (the fake enforces 50/s per app) never had to refuse one.
+    for (const thread of threads) expect(stack.teams.activities(thread.id)).toHaveLength(1);
+    expect(stack.teams.throttles()).toEqual([]);
+    expect(stack.teams.appPeakPerSecond()).toBeLessThanOrEqual(50);
   });
 });

@@ -125,9 +125,9 @@ export function channelThread(
   rootMessageId?: string,
   team: TeamsTeam = TEAM,
 ): ChannelConversation {
-  // Epoch-millisecond ids like Teams', offset so two threads made in the same millisecond differ.
+  // Epoch-millisecond ids like Teams', offset so up to a thousand threads made in the same millisecond differ.
   threadCounter += 1;
-  const root = rootMessageId ?? String(Date.now() * 10 + (threadCounter % 10));
+  const root = rootMessageId ?? String(Date.now() * 1000 + (threadCounter % 1000));
   return {
     kind: 'channel',
     id: `${channel.id};messageid=${root}`,
