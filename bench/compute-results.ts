@@ -92,6 +92,7 @@ export interface Results {
     };
     /** Paced requests that got no card, with the bot's answer. */
     pacedRefused: string[];
+    pacedDefenderCalls: number;
     teams: {
       highestOpsPerThreadPerSecond: number;
       highestAcceptedOpsPerThreadPerSecond: number;
@@ -461,6 +462,7 @@ export function computeResults(input: {
       },
       latencyMs: latency,
       pacedRefused: ours.paced.requests.filter((r) => r.reply).map((r) => r.reply!.slice(0, 300)),
+      pacedDefenderCalls: ours.paced.defenderCalls,
       teams: {
         highestOpsPerThreadPerSecond: Math.max(0, ...ours.teams.rateStats.map((s) => s.peakPerSecond)),
         highestAcceptedOpsPerThreadPerSecond: Math.max(

@@ -93,7 +93,12 @@ export interface PacedRequest {
 
 export interface BotRun {
   /** The paced phase before the burst, and the bot's own handling times during it. */
-  paced: { requests: PacedRequest[]; serverMs: { invokes: number[]; messages: number[] } };
+  paced: {
+    requests: PacedRequest[];
+    serverMs: { invokes: number[]; messages: number[] };
+    /** Defender API calls made during the paced phase (device look-ups and shared lists). */
+    defenderCalls: number;
+  };
   startedAt: number;
   endedAt: number;
   timedOut: boolean;
@@ -461,12 +466,16 @@ export async function driveBot(options: {
     await bot.stop();
     bot = undefined;
     return {
-      paced,
+      paced: {
+        ...paced,
+        defenderCalls: calls.filter((c) => c.realTime < startedAt && c.path.startsWith('/api/')).length,
+      },
       startedAt,
       endedAt,
       timedOut: !settled,
       requests: runs,
-      defenderCalls: calls,
+      // The burst's calls; the paced phase's are counted apart.
+      defenderCalls: calls.filter((c) => c.realTime >= startedAt),
       actions,
       teams: { rateStats: teams.rateStats(), throttles: teams.throttles(), requestLog: teams.requestLog() },
       redis: { usedMemoryBefore, usedMemoryAfter, keyBytes: families },

@@ -1,7 +1,7 @@
 // Says why each missed target was missed, with the run's own figures: where the time went and which calls it took.
 
 import { TEAMS_APP_RATES } from '../bot/teams-rate-policy.js';
-import { ARRIVAL_SKEW_MARGIN } from '../defender/defender-budget.js';
+import { ARRIVAL_SKEW_FLOOR_MS, ARRIVAL_SKEW_MARGIN } from '../defender/defender-budget.js';
 import type { CallRecord } from '../simulator/defender-simulator.js';
 import type { Results } from './compute-results.js';
 import type { BotRun, DrivenRequest } from './drive-bot.js';
@@ -60,8 +60,8 @@ export function explainMisses(results: Results, run: BotRun): Explanations {
     `${ms(results.ours.makespanMs - results.bound.realMs)} over the bound: the first runliveresponse was accepted ` +
     `${ms(submissions.firstSubmitAfterFirstMessageMs)} after the first message (turn, card, click, job); ` +
     `the last one ran ${ms(submissions.lastSubmitLagBehindBoundMs)} behind the ideal schedule (per group of ` +
-    `${LIMITS.run.limit}: ${submissions.lagByWindowMs.join(', ')} ms — the budget's ${ARRIVAL_SKEW_MARGIN * 100}% skew margin is ` +
-    `${ms((LIMITS.run.windowMs * ARRIVAL_SKEW_MARGIN) / SPEED)} per window, the rest is job wake-up and ${runThrottled} runliveresponse 429s, ` +
+    `${LIMITS.run.limit}: ${submissions.lagByWindowMs.join(', ')} ms — the budget's skew margin (${ARRIVAL_SKEW_MARGIN * 100}%, at least ${ARRIVAL_SKEW_FLOOR_MS} ms) is ` +
+    `${ms(Math.max((LIMITS.run.windowMs * ARRIVAL_SKEW_MARGIN) / SPEED, ARRIVAL_SKEW_FLOOR_MS))} per window, the rest is job wake-up and ${runThrottled} runliveresponse 429s, ` +
     `each holding submissions off for at least 1 s real = ${SPEED} s of Defender time because the limiter's back-off ` +
     'floor is real time); the last card showed every result ' +
     `${ms(tail)} after its action ended.`;

@@ -221,6 +221,9 @@ export function renderReport(r: Results): string {
         .map(([k, v]) => `${v}× "${k}"`)
         .join('; ')}); never got a card: ${o.refused.length}.`,
     );
+  lines.push(
+    `- Paced phase: ${r.scenario.pacedRequests} requests cost ${o.pacedDefenderCalls} Defender API calls (a device look-up each when they come one at a time).`,
+  );
   if (o.pacedRefused.length)
     lines.push(
       `- Paced requests without a card: ${o.pacedRefused.length} (first answer: "${o.pacedRefused[0]}").`,

@@ -39,18 +39,29 @@ export interface DefenderBudget {
  */
 export const ARRIVAL_SKEW_MARGIN = 0.03;
 
+/**
+ * The margin is never less than this: the skew is the bot's own processing (Redis round trips, a busy event loop),
+ * a fixed amount of time whatever the window. Production's one-minute windows get 1.8 s from the 3% anyway; the
+ * benchmark's windows, compressed to 3 s, would otherwise get 90 ms, less than a busy host's skew (up to ~100 ms
+ * seen), and one 429 on `runliveresponse` costs a whole second of back-off.
+ */
+export const ARRIVAL_SKEW_FLOOR_MS = 200;
+
 export function createDefenderBudget(deps: {
   limiter: SlidingWindowLimiter;
   runRate: Rate;
   apiRates: Rate[];
   /** Fraction each window is lengthened by. Default ARRIVAL_SKEW_MARGIN. */
   skewMargin?: number;
+  /** Least the window is lengthened by. Default ARRIVAL_SKEW_FLOOR_MS. */
+  skewFloorMs?: number;
 }): DefenderBudget {
   const { limiter } = deps;
   const margin = deps.skewMargin ?? ARRIVAL_SKEW_MARGIN;
+  const floorMs = deps.skewFloorMs ?? ARRIVAL_SKEW_FLOOR_MS;
   const widen = (rate: Rate): Rate => ({
     count: rate.count,
-    durationMs: Math.ceil(rate.durationMs * (1 + margin)),
+    durationMs: rate.durationMs + Math.max(Math.ceil(rate.durationMs * margin), floorMs),
   });
   const rates: Record<BudgetKind, Rate[]> = { run: [widen(deps.runRate)], api: deps.apiRates.map(widen) };
   const key = (kind: BudgetKind) => `defender-${kind}`;

@@ -25,6 +25,7 @@ function budgetAt(name: string, now: { t: number }) {
     ],
     // Exact windows here; the margin has its own test.
     skewMargin: 0,
+    skewFloorMs: 0,
   });
 }
 
@@ -96,6 +97,23 @@ describe('DefenderBudget', () => {
     now.t += 60_001;
     expect(await budget.tryAcquire('run')).toEqual({ ok: false, waitMs: 1_799 });
     now.t += 1_799;
+    expect((await budget.tryAcquire('run')).ok).toBe(true);
+  });
+
+  it("lengthens a short window by at least a fixed floor, since the skew is the bot's own processing time", async () => {
+    const now = { t: 7_000_000 };
+    const keys = redisKeys(`${prefix}-floor`);
+    const clock = { now: () => now.t, nowIso: () => new Date(now.t).toISOString() };
+    const budget = createDefenderBudget({
+      limiter: createSlidingWindowLimiter({ redis, clock, keyOf: keys.limiter }),
+      runRate: { count: 1, durationMs: 3_000 },
+      apiRates: [{ count: 1, durationMs: 3_000 }],
+    });
+    expect((await budget.tryAcquire('run')).ok).toBe(true);
+    now.t += 3_001;
+    // 3% of 3 s would be 90 ms; the floor makes it 200 ms.
+    expect(await budget.tryAcquire('run')).toEqual({ ok: false, waitMs: 199 });
+    now.t += 199;
     expect((await budget.tryAcquire('run')).ok).toBe(true);
   });
 
