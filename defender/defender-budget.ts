@@ -45,7 +45,7 @@ export const ARRIVAL_SKEW_MARGIN = 0.03;
  * benchmark's windows, compressed to 3 s, would otherwise get 90 ms, less than a busy host's skew (up to ~100 ms
  * seen), and one 429 on `runliveresponse` costs a whole second of back-off.
  */
-export const ARRIVAL_SKEW_FLOOR_MS = 200;
+export const ARRIVAL_SKEW_FLOOR_MS = 120;
 
 export function createDefenderBudget(deps: {
   limiter: SlidingWindowLimiter;

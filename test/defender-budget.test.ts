@@ -111,9 +111,9 @@ describe('DefenderBudget', () => {
     });
     expect((await budget.tryAcquire('run')).ok).toBe(true);
     now.t += 3_001;
-    // 3% of 3 s would be 90 ms; the floor makes it 200 ms.
-    expect(await budget.tryAcquire('run')).toEqual({ ok: false, waitMs: 199 });
-    now.t += 199;
+    // 3% of 3 s would be 90 ms; the floor makes it 120 ms.
+    expect(await budget.tryAcquire('run')).toEqual({ ok: false, waitMs: 119 });
+    now.t += 119;
     expect((await budget.tryAcquire('run')).ok).toBe(true);
   });
 
