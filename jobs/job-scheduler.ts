@@ -9,8 +9,11 @@ export interface JobScheduler {
   /** `tag` distinguishes cancels asked at different times (e.g. the request version). */
   cancel(requestId: string, tag: string | number): Promise<void>;
   expireAt(requestId: string, at: number, now: number): Promise<void>;
-  /** `tag` is what changed (usually the request version): one card job per change, coalesced by the worker. */
-  updateCard(requestId: string, tag: string | number, delayMs?: number): Promise<void>;
+  /**
+   * `tag` is what changed (usually the request version): one card job per change, coalesced by the worker.
+   * `background` updates (a queue position moving up) wait behind every state change when Teams' rate is busy.
+   */
+  updateCard(requestId: string, tag: string | number, delayMs?: number, background?: boolean): Promise<void>;
   startPolling(everyMs: number): Promise<void>;
   queues(): Queue[];
   close(): Promise<void>;
@@ -26,6 +29,9 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
   expire: { attempts: 10, backoff: { type: 'capped', delay: 2_000 } },
   updateCard: { attempts: 20, backoff: { type: 'capped', delay: 1_000 } },
 };
+
+/** BullMQ priority of background card updates (jobs without one go first). */
+const BACKGROUND_PRIORITY = 10;
 
 const KEEP = {
   removeOnComplete: { age: 24 * 3600, count: 5_000 },
@@ -72,8 +78,12 @@ export function createJobScheduler(deps: {
     cancel: (requestId, tag) => add('cancel', { requestId }, `cancel-${requestId}-${tag}`),
     expireAt: (requestId, at, now) =>
       add('expire', { requestId }, `expire-${requestId}`, { delay: Math.max(0, at - now) }),
-    updateCard: (requestId, tag, delayMs = 0) =>
-      add('updateCard', { requestId }, `card-${requestId}-${tag}`, { delay: delayMs }),
+    updateCard: (requestId, tag, delayMs = 0, background = false) =>
+      add('updateCard', { requestId }, `card-${requestId}-${tag}`, {
+        delay: delayMs,
+        // BullMQ runs jobs without a priority before any prioritized one.
+        ...(background ? { priority: BACKGROUND_PRIORITY } : {}),
+      }),
     async startPolling(everyMs) {
       const queue = queues.get(JOB_QUEUE.poll);
       await queue?.upsertJobScheduler(

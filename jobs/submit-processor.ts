@@ -86,7 +86,9 @@ export function createSubmitProcessor(deps: JobDeps) {
   async function refreshQueuePositions(): Promise<void> {
     const queued = await requests.queuedIds();
     await Promise.all(
-      queued.slice(0, QUEUE_POSITIONS_SHOWN).map((id, index) => scheduler.updateCard(id, `q${index + 1}`)),
+      queued
+        .slice(0, QUEUE_POSITIONS_SHOWN)
+        .map((id, index) => scheduler.updateCard(id, `q${index + 1}`, 0, true)),
     );
   }
 
