@@ -1,6 +1,6 @@
 // Says why each missed target was missed, with the run's own figures: where the time went and which calls it took.
 
-import { TEAMS_APP_RATES } from '../bot/teams-rate-policy.js';
+import { TEAMS_APP_RATES } from '../core/teams-limits.js';
 import { ARRIVAL_SKEW_FLOOR_MS, ARRIVAL_SKEW_MARGIN } from '../defender/defender-budget.js';
 import type { CallRecord } from '../simulator/defender-simulator.js';
 import type { Results } from './compute-results.js';

@@ -14,19 +14,8 @@ import type {
   ConnectorFactory,
 } from 'botframework-connector';
 import type { Logger } from 'pino';
-import type { Rate } from '../core/durations.js';
 import type { SlidingWindowLimiter } from '../core/sliding-window-limiter.js';
-
-/**
- * Below Teams' 50/s per app per tenant. The quarter-second window spreads the slots: calls that waited for the CPU
- * after taking theirs still reach Teams at most 50 in any second as long as none waited more than 250 ms, where
- * 40 per second alone would let two seconds' slots arrive together.
- */
-export const TEAMS_APP_RATES: Rate[] = [
-  { count: 40, durationMs: 1_000 },
-  { count: 10, durationMs: 250 },
-];
-export const TEAMS_APP_LIMITER_KEY = 'teams-app';
+import { TEAMS_APP_LIMITER_KEY, TEAMS_APP_RATES } from '../core/teams-limits.js';
 
 /** Past this wait a call goes anyway (a late card beats none); Teams may then answer 429, which is retried. */
 const MAX_WAIT_MS = 10_000;

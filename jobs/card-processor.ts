@@ -9,6 +9,7 @@ import type { Rate } from '../core/durations.js';
 import type { RedisKeys } from '../core/redis-keys.js';
 import type { RequestStore } from '../core/request-store.js';
 import type { SlidingWindowLimiter } from '../core/sliding-window-limiter.js';
+import { TEAMS_APP_LIMITER_KEY, TEAMS_APP_RATES } from '../core/teams-limits.js';
 import { type CardPort, TeamsApiError } from './card-port.js';
 import { postpone } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
@@ -65,7 +66,11 @@ export function createCardProcessor(deps: CardDeps) {
       const fingerprint = createHash('sha256').update(JSON.stringify(card)).digest('base64url');
       if ((await redis.get(keys.cardFingerprint(requestId))) === fingerprint) return 'unchanged';
 
-      // The thread's limits here; the app's limit over all threads is taken by the connector right before sending.
+      // While Teams' rate for the whole app is used up, come back then and render what is current at that time,
+      // rather than render now and wait with a card that may be stale when it goes. The connector takes the app's
+      // slot itself, right before sending; the thread's limits are taken here.
+      const appWait = await limiter.peekWait(TEAMS_APP_LIMITER_KEY, TEAMS_APP_RATES);
+      if (appWait > 0) await postpone(job, token, appWait, clock.now());
       const grant = await limiter.tryAcquire(threadLimiterKey(request.conversationId), deps.threadRates);
       if (!grant.ok) await postpone(job, token, grant.waitMs, clock.now());
       try {
