@@ -679,38 +679,23 @@ export async function startFakeTeamsConnector(
       return;
     }
 
-    const appExceeded = admitApp(now, enforceRateLimits);
-    if (appExceeded) {
-      const retryAfterSeconds = Math.max(1, Math.ceil(appExceeded.retryAfterMs / 1_000));
+    // Teams' limit per app first, then the thread's: either answers 429 with when to retry.
+    const exceeded =
+      admitApp(now, enforceRateLimits) ??
+      (countsAgainstThread ? admit(route.conversationId!, now, enforceRateLimits) : undefined);
+    if (exceeded) {
+      const retryAfterSeconds = Math.max(1, Math.ceil(exceeded.retryAfterMs / 1_000));
       recordThrottle({
         at: now,
         conversationId: route.conversationId ?? '',
         operation: route.operation,
         retryAfterSeconds,
-        reason: 'app-rate-limit',
-        window: appExceeded.window,
+        reason: appRateLimits.includes(exceeded.window) ? 'app-rate-limit' : 'rate-limit',
+        window: exceeded.window,
       });
       entry.outcome = 429;
       send(res, 429, errorBody(429), { 'retry-after': String(retryAfterSeconds) });
       return;
-    }
-
-    if (countsAgainstThread) {
-      const exceeded = admit(route.conversationId!, now, enforceRateLimits);
-      if (exceeded) {
-        const retryAfterSeconds = Math.max(1, Math.ceil(exceeded.retryAfterMs / 1_000));
-        recordThrottle({
-          at: now,
-          conversationId: route.conversationId!,
-          operation: route.operation,
-          retryAfterSeconds,
-          reason: 'rate-limit',
-          window: exceeded.window,
-        });
-        entry.outcome = 429;
-        send(res, 429, errorBody(429), { 'retry-after': String(retryAfterSeconds) });
-        return;
-      }
     }
 
     try {
