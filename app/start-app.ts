@@ -1,6 +1,6 @@
 // The composition root: builds every dependency once from Config and starts the HTTP server and/or the workers.
 import type { Server } from 'node:http';
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type TurnContext } from 'botbuilder';
+import { CloudAdapter, type TurnContext } from 'botbuilder';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createHttpApp, listen } from '../bot/http-server.js';

@@ -58,24 +58,24 @@ export class TeamsPacedAuthentication extends ConfigurationBotFrameworkAuthentic
     activity: Activity,
     authHeader: string,
   ): Promise<AuthenticateRequestResult> {
-    const result = await super.authenticateRequest(activity, authHeader);
-    return result.connectorFactory
-      ? { ...result, connectorFactory: this.pacedFactory(result.connectorFactory) }
-      : result;
+    return this.pacedResult(await super.authenticateRequest(activity, authHeader));
   }
 
   override async authenticateStreamingRequest(
     authHeader: string,
     channelIdHeader: string,
   ): Promise<AuthenticateRequestResult> {
-    const result = await super.authenticateStreamingRequest(authHeader, channelIdHeader);
-    return result.connectorFactory
-      ? { ...result, connectorFactory: this.pacedFactory(result.connectorFactory) }
-      : result;
+    return this.pacedResult(await super.authenticateStreamingRequest(authHeader, channelIdHeader));
   }
 
   override createConnectorFactory(claimsIdentity: ClaimsIdentity): ConnectorFactory {
     return this.pacedFactory(super.createConnectorFactory(claimsIdentity));
+  }
+
+  private pacedResult(result: AuthenticateRequestResult): AuthenticateRequestResult {
+    return result.connectorFactory
+      ? { ...result, connectorFactory: this.pacedFactory(result.connectorFactory) }
+      : result;
   }
 
   private pacedFactory(inner: ConnectorFactory): ConnectorFactory {

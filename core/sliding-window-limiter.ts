@@ -59,10 +59,9 @@ export function createSlidingWindowLimiter(deps: {
   clock: Clock;
   /** Builds the Redis key for a limiter name. */
   keyOf: (name: string) => string;
-  sleep?: (ms: number) => Promise<void>;
 }): SlidingWindowLimiter {
   const { redis, clock, keyOf } = deps;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   let sequence = 0;
 
   async function evaluate(key: string, rates: readonly Rate[], dryRun: boolean): Promise<number> {

@@ -33,7 +33,6 @@ export function createBudgetedDefender(
   }
 
   return {
-    getMachine: (idOrName) => call('api', () => api.getMachine(idOrName)),
     findMachines: (query) => call('api', () => api.findMachines(query)),
     listLibraryFiles: () => call('api', () => api.listLibraryFiles()),
     runLiveResponse: (machineId, body) => call('run', () => api.runLiveResponse(machineId, body)),

@@ -51,22 +51,22 @@ async function failure(promise: Promise<unknown>): Promise<DefenderApiError> {
 const lastQuery = (path: RegExp) => sim.control.calls({ path }).at(-1)?.query ?? {};
 
 describe('machines and library', () => {
-  it('gets a machine by id or DNS name, and null when Defender answers 404', async () => {
-    expect(await client.getMachine(DESKTOP)).toMatchObject({
-      computerDnsName: 'desktop-test.contoso.local',
+  it('finds machines by id, FQDN or short name in one filter, by prefix, and treats 404 as no machines', async () => {
+    const found = await client.findMachines({ devices: [DESKTOP, 'srv-db01.contoso.local', 'web01'] });
+    expect(found.map((m) => m.computerDnsName).sort()).toEqual([
+      'desktop-test.contoso.local',
+      'srv-db01.contoso.local',
+      'web01.contoso.local',
+      'web01.fabrikam.local',
+    ]);
+    expect(found.find((m) => m.id === DESKTOP)).toMatchObject({
       osPlatform: 'Windows11',
       riskScore: 'Medium',
     });
-    expect((await client.getMachine('desktop-test.contoso.local'))?.id).toBe(DESKTOP);
-    expect(await client.getMachine('ghost/../x')).toBeNull();
-  });
-
-  it('finds machines by exact name or prefix and treats 404 as no machines', async () => {
     const prefix = await client.findMachines({ dnsNameStartsWith: 'web01' });
     expect(prefix.map((m) => m.computerDnsName)).toEqual(['web01.contoso.local', 'web01.fabrikam.local']);
-    expect(await client.findMachines({ dnsNameEquals: 'srv-db01.contoso.local' })).toHaveLength(1);
-    expect(await client.findMachines({ dnsNameEquals: "o'brien" })).toEqual([]);
-    expect(lastQuery(/\/api\/machines$/).$filter).toBe("computerDnsName eq 'o''brien'");
+    expect(await client.findMachines({ devices: ["o'brien.contoso.local"] })).toEqual([]);
+    expect(lastQuery(/\/api\/machines$/).$filter).toBe("computerDnsName eq 'o''brien.contoso.local'");
     expect(await client.findMachines({ top: 3 })).toHaveLength(3);
   });
 
@@ -357,7 +357,7 @@ describe('errors', () => {
 
   it('never puts a query string in an error message', async () => {
     sim.control.injectFault({ path: 'machines$', kind: 'status', status: 500 });
-    const error = await failure(client.findMachines({ dnsNameEquals: 'secret-name' }));
+    const error = await failure(client.findMachines({ devices: ['secret-name.contoso.local'] }));
     expect(error.message).toContain('/api/machines');
     expect(error.message).not.toContain('secret-name');
   });

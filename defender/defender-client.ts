@@ -19,8 +19,6 @@ import type {
 export { buildCorrelationTag, findCorrelatedAction } from './action-correlation.js';
 
 export interface MachineQuery {
-  /** `computerDnsName eq '...'` (Defender compares case-insensitively). */
-  dnsNameEquals?: string;
   /** `startswith(computerDnsName,'...')`, for short names. */
   dnsNameStartsWith?: string;
   /** Any of these typed device names (machine id, FQDN or short host name), in one `or` filter. */
@@ -50,8 +48,6 @@ export interface DownloadedResult {
 }
 
 export interface DefenderApi {
-  /** By machine id or computer DNS name; null when Defender answers 404. */
-  getMachine(idOrName: string): Promise<Machine | null>;
   /** [] when nothing matches (Defender may answer that with 404). */
   findMachines(q: MachineQuery): Promise<Machine[]>;
   listLibraryFiles(): Promise<LibraryFile[]>;
@@ -104,7 +100,6 @@ function checkTop(top: number | undefined): void {
 
 export function buildMachinesFilter(q: MachineQuery): string | undefined {
   const clauses: string[] = [];
-  if (q.dnsNameEquals !== undefined) clauses.push(`computerDnsName eq ${quoteODataString(q.dnsNameEquals)}`);
   if (q.dnsNameStartsWith !== undefined) {
     clauses.push(`startswith(computerDnsName,${quoteODataString(q.dnsNameStartsWith)})`);
   }
@@ -407,10 +402,6 @@ export function createDefenderClient(options: DefenderClientOptions): DefenderAp
   };
 
   return {
-    async getMachine(idOrName) {
-      return call('GET', `/api/machines/${segment(idOrName)}`, machineSchema, { notFoundAsNull: true });
-    },
-
     async findMachines(q) {
       checkTop(q.top);
       const path = `/api/machines${odataQuery(buildMachinesFilter(q), q.top)}`;

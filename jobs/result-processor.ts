@@ -9,7 +9,7 @@ import type { JobDeps } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
 
 /** A Defender refusal worth showing on the card instead of retrying. */
-export function resultErrorOf(error: unknown): string | null {
+function resultErrorOf(error: unknown): string | null {
   if (error instanceof DefenderApiError && !error.retryable)
     return `Defender did not give the result (${error.code || error.status}): ${error.message}`;
   return null;

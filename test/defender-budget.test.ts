@@ -84,15 +84,20 @@ describe('DefenderBudget', () => {
     expect(await budget.tryAcquire('api')).toEqual({ ok: true });
   });
 
+  /** A budget of one call per `windowMs`, with the shipped skew margin and floor. */
+  function oneCallPer(name: string, windowMs: number, now: { t: number }) {
+    const keys = redisKeys(`${prefix}-${name}`);
+    const clock = { now: () => now.t, nowIso: () => new Date(now.t).toISOString() };
+    return createDefenderBudget({
+      limiter: createSlidingWindowLimiter({ redis, clock, keyOf: keys.limiter }),
+      runRate: { count: 1, durationMs: windowMs },
+      apiRates: [{ count: 1, durationMs: windowMs }],
+    });
+  }
+
   it('counts each window a little longer than Defender does, for calls that arrive later than they took a slot', async () => {
     const now = { t: 6_000_000 };
-    const keys = redisKeys(`${prefix}-margin`);
-    const clock = { now: () => now.t, nowIso: () => new Date(now.t).toISOString() };
-    const budget = createDefenderBudget({
-      limiter: createSlidingWindowLimiter({ redis, clock, keyOf: keys.limiter }),
-      runRate: { count: 1, durationMs: 60_000 },
-      apiRates: [{ count: 1, durationMs: 60_000 }],
-    });
+    const budget = oneCallPer('margin', 60_000, now);
     expect((await budget.tryAcquire('run')).ok).toBe(true);
     now.t += 60_001;
     expect(await budget.tryAcquire('run')).toEqual({ ok: false, waitMs: 1_799 });
@@ -102,13 +107,7 @@ describe('DefenderBudget', () => {
 
   it("lengthens a short window by at least a fixed floor, since the skew is the bot's own processing time", async () => {
     const now = { t: 7_000_000 };
-    const keys = redisKeys(`${prefix}-floor`);
-    const clock = { now: () => now.t, nowIso: () => new Date(now.t).toISOString() };
-    const budget = createDefenderBudget({
-      limiter: createSlidingWindowLimiter({ redis, clock, keyOf: keys.limiter }),
-      runRate: { count: 1, durationMs: 3_000 },
-      apiRates: [{ count: 1, durationMs: 3_000 }],
-    });
+    const budget = oneCallPer('floor', 3_000, now);
     expect((await budget.tryAcquire('run')).ok).toBe(true);
     now.t += 3_001;
     // 3% of 3 s would be 90 ms; the floor makes it 120 ms.
