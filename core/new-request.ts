@@ -1,5 +1,4 @@
 // Builds the initial record of a request that passed pre-flight, before its approval card is posted.
-import { buildCorrelationTag } from '../defender/action-correlation.js';
 import type { LiveResponseCommand } from './commands.js';
 import type { DeviceFacts, LiveResponseRequest, Person, StoredConversationReference } from './request.js';
 
@@ -34,12 +33,4 @@ export function newRequest(input: NewRequestInput): LiveResponseRequest {
     approvers: input.approvers,
     progress: input.commands.map(() => ({ status: 'Created', errors: [] })),
   };
-}
-
-/** The text put in Defender's `Comment`: who, where, why, and the correlation tag that finds the action again. */
-export function defenderComment(request: LiveResponseRequest, channelLabel: string): string {
-  const reason = request.reason ? ` because ${request.reason}` : '';
-  const approver = request.decision?.kind === 'approved' ? `; approved by ${request.decision.by.name}` : '';
-  const text = `${buildCorrelationTag(request.id)} Requested by ${request.requester.name} in ${channelLabel}${approver}${reason}`;
-  return text.slice(0, 1000);
 }

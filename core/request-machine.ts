@@ -1,5 +1,6 @@
 // The request lifecycle as a pure state machine: every change to a request is one event applied here.
-import type { ActionStatus, MachineAction } from '../defender/types.js';
+
+import type { ReportedAction, ReportedActionStatus } from './reported-action.js';
 import {
   type CommandProgress,
   type CommandProgressStatus,
@@ -21,9 +22,9 @@ export type RequestEvent =
   | { type: 'submitStarted'; at: string }
   /** Defender answered the attempt without creating anything (429): there is no action to look for. */
   | { type: 'submitNotCreated' }
-  | { type: 'submitted'; action: MachineAction; at: string }
+  | { type: 'submitted'; action: ReportedAction; at: string }
   | { type: 'submitFailed'; failure: Failure; at: string }
-  | { type: 'actionObserved'; action: MachineAction; at: string }
+  | { type: 'actionObserved'; action: ReportedAction; at: string }
   | { type: 'cancelConfirmed'; at: string }
   | {
       type: 'resultFetched';
@@ -46,7 +47,7 @@ export type TransitionResult =
   | { ok: true; request: LiveResponseRequest; changed: boolean }
   | { ok: false; error: TransitionError; message: string };
 
-const ACTION_TO_STATE: Record<ActionStatus, RequestState> = {
+const ACTION_TO_STATE: Record<ReportedActionStatus, RequestState> = {
   Pending: 'Pending',
   InProgress: 'InProgress',
   Succeeded: 'Succeeded',
@@ -204,14 +205,14 @@ function notRun(progress: CommandProgress[]): CommandProgress[] {
   );
 }
 
-function isActionStatus(status: string): status is ActionStatus {
+function isActionStatus(status: string): status is ReportedActionStatus {
   return status in ACTION_TO_STATE;
 }
 
 /** Folds a Defender machine action into the request: overall state and per-command progress. */
 function observeAction(
   request: LiveResponseRequest,
-  action: MachineAction,
+  action: ReportedAction,
   at: string,
   submitted: boolean,
 ): LiveResponseRequest {

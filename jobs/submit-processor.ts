@@ -2,8 +2,8 @@
 // and after any doubt (lost answer, timeout, restart) the Comment correlation tag finds the action instead of a re-send.
 import type { Job } from 'bullmq';
 import type { LiveResponseCommand } from '../core/commands.js';
-import { defenderComment } from '../core/new-request.js';
 import type { Failure, LiveResponseRequest } from '../core/request.js';
+import { buildDefenderComment } from '../defender/action-correlation.js';
 import { findCorrelatedAction, TOKEN_FAILED } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
 import type { MachineAction, RunLiveResponseBody, WireCommand } from '../defender/types.js';
@@ -35,7 +35,10 @@ export function toWireCommand(command: LiveResponseCommand): WireCommand {
 }
 
 export function runLiveResponseBody(request: LiveResponseRequest, channelLabel: string): RunLiveResponseBody {
-  return { Commands: request.commands.map(toWireCommand), Comment: defenderComment(request, channelLabel) };
+  return {
+    Commands: request.commands.map(toWireCommand),
+    Comment: buildDefenderComment(request, channelLabel),
+  };
 }
 
 /** The device runs someone else's live response session (Defender allows one per device). */
