@@ -67,6 +67,36 @@ export const CHAT_COMMANDS: readonly ChatCommandSpec[] = [
 export const SEQUENCE_EXAMPLE =
   'run minidump.ps1 OfficeClickToRun then getfile C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip on desktop-test';
 
+/** The order `runliveresponse` takes commands in (repeats allowed, never backwards). */
+export const COMMAND_ORDER: readonly LiveResponseCommand['type'][] = ['PutFile', 'RunScript', 'GetFile'];
+
+/** A chat word for each command type, as the user types it. */
+export const VERB_OF: Record<LiveResponseCommand['type'], string> = {
+  PutFile: 'putfile',
+  RunScript: 'run',
+  GetFile: 'getfile',
+};
+
+/**
+ * One command as chat text the parser reads back to the same command: a path with a space, a `;` or a keyword
+ * is quoted (args are kept as the user wrote them, quotes included).
+ */
+export function commandText(command: LiveResponseCommand): string {
+  if (command.type !== 'GetFile') return describeCommand(command);
+  const needsQuotes = /[\s;']/.test(command.path) || /^(on|from|then|because)$/i.test(command.path);
+  return `getfile ${needsQuotes ? `"${command.path}"` : command.path}`;
+}
+
+/** A whole request as chat text, ready to send: `<command> then <command> … on <device> [because <reason>]`. */
+export function requestText(
+  commands: readonly LiveResponseCommand[],
+  device: string,
+  reason?: string,
+): string {
+  const because = reason ? ` because ${reason}` : '';
+  return `${commands.map(commandText).join(' then ')} on ${device}${because}`;
+}
+
 /** A short human label for a command, e.g. `run minidump.ps1 OfficeClickToRun`. */
 export function describeCommand(command: LiveResponseCommand): string {
   switch (command.type) {

@@ -2,7 +2,7 @@
 // obeys the validation rules, everything it refuses says why, and valid requests read back exactly.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { LiveResponseCommand } from './commands.js';
+import { COMMAND_ORDER, type LiveResponseCommand } from './commands.js';
 import { type ParsedMessage, parseMessage } from './parse-message.js';
 import { isRequestId } from './request-id.js';
 import {
@@ -10,6 +10,7 @@ import {
   MAX_ARGS_LENGTH,
   MAX_COMMANDS,
   MAX_PATH_LENGTH,
+  MAX_POSIX_PATH_LENGTH,
   MAX_REASON_LENGTH,
   SCRIPT_EXTENSIONS,
   validateCommand,
@@ -43,11 +44,18 @@ function expectValidCommand(command: LiveResponseCommand): void {
       break;
     case 'GetFile': {
       const { path } = command;
+      expect(path).not.toMatch(INVISIBLE);
+      if (path.startsWith('/')) {
+        // Linux and macOS: kept as typed, never rewritten into a Windows path.
+        expect(path.length).toBeLessThanOrEqual(MAX_POSIX_PATH_LENGTH);
+        expect(path).not.toMatch(/["\\]/);
+        for (const segment of path.slice(1).split('/')) expect(segment).not.toMatch(/^\.{0,2}$/);
+        break;
+      }
       expect(path).toMatch(/^[A-Za-z]:\\/);
       expect(path.length).toBeLessThanOrEqual(MAX_PATH_LENGTH);
       expect(path).not.toMatch(/[<>"|?*/]/);
       expect(path.slice(2)).not.toContain(':');
-      expect(path).not.toMatch(INVISIBLE);
       for (const segment of path.slice(3).split('\\')) expect(segment).not.toMatch(/^\.*$/);
       break;
     }
@@ -178,6 +186,10 @@ const roughCommand = fc.oneof(
       'C:\\..\\x',
       '\\\\srv\\x',
       'x.txt',
+      '/var/log/syslog',
+      '"/Users/x y/a.log"',
+      '/var/../etc/shadow',
+      '//srv/x',
     )
     .map((path) => `getfile ${path}`),
   fc
@@ -270,6 +282,12 @@ const segment = fc
 const windowsPath = fc
   .tuple(fc.constantFrom('C', 'd', 'E'), fc.array(segment, { minLength: 1, maxLength: 6 }))
   .map(([drive, segments]) => `${drive}:\\${segments.join('\\')}`);
+const posixSegment = fc
+  .stringMatching(/^[A-Za-z0-9_()%~.:-][A-Za-z0-9 _()%~.:-]{0,14}$/)
+  .filter((s) => s !== '.' && s !== '..' && s.trim() === s);
+const posixPath = fc
+  .array(posixSegment, { minLength: 1, maxLength: 6 })
+  .map((segments) => `/${segments.join('/')}`);
 const libraryFile = fc.stringMatching(/^[A-Za-z0-9_-]{1,12}\.[a-z]{2,3}$/);
 const deviceName = fc
   .stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?(\.[a-z0-9]{1,8}){0,2}$/)
@@ -292,14 +310,16 @@ const generatedCommand: fc.Arbitrary<Generated> = fc.oneof(
         a === '' ? { type: 'RunScript', scriptName: name } : { type: 'RunScript', scriptName: name, args: a },
     }),
   ),
-  fc.tuple(caseOf('getfile'), windowsPath, fc.boolean()).map(([verb, path, quote]): Generated => {
-    // Unquoted paths are taken whole, unless a word in them is a keyword.
-    const mustQuote = path.split(' ').some((word) => !notKeyword(word));
-    return {
-      text: `${verb} ${quote || mustQuote ? `"${path}"` : path}`,
-      command: { type: 'GetFile', path },
-    };
-  }),
+  fc
+    .tuple(caseOf('getfile'), fc.oneof(windowsPath, posixPath), fc.boolean())
+    .map(([verb, path, quote]): Generated => {
+      // Unquoted paths are taken whole, unless a word in them is a keyword.
+      const mustQuote = path.split(' ').some((word) => !notKeyword(word));
+      return {
+        text: `${verb} ${quote || mustQuote ? `"${path}"` : path}`,
+        command: { type: 'GetFile', path },
+      };
+    }),
   fc.tuple(caseOf('putfile'), libraryFile).map(
     ([verb, file]): Generated => ({
       text: `${verb} ${file}`,
@@ -308,11 +328,16 @@ const generatedCommand: fc.Arbitrary<Generated> = fc.oneof(
   ),
 );
 
+const rank = (generated: [Generated, boolean]) => COMMAND_ORDER.indexOf(generated[0].command.type);
+
 describe('parseMessage reads back what a user writes', () => {
   it('returns exactly the commands, device and reason of a valid request', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(generatedCommand, fc.boolean()), { minLength: 1, maxLength: MAX_COMMANDS }),
+        // Defender takes putfile → run → getfile only; requests out of that order have their own property below.
+        fc
+          .array(fc.tuple(generatedCommand, fc.boolean()), { minLength: 1, maxLength: MAX_COMMANDS })
+          .map((commands) => [...commands].sort((a, b) => rank(a) - rank(b))),
         fc.constantFrom(' then ', '; ', ' ; ', ' THEN ', ';'),
         deviceName,
         fc.option(reasonText),
@@ -337,6 +362,42 @@ describe('parseMessage reads back what a user writes', () => {
         },
       ),
       { numRuns: RUNS, seed: SEED },
+    );
+  });
+});
+
+describe('parseMessage and the order of commands', () => {
+  it('refuses a request out of Defender’s order, offering the reordered request that reads back in order', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .array(generatedCommand, { minLength: 2, maxLength: MAX_COMMANDS })
+          .filter((commands) =>
+            commands.some(
+              (c, i) =>
+                i > 0 &&
+                COMMAND_ORDER.indexOf(c.command.type) < COMMAND_ORDER.indexOf(commands[i - 1]!.command.type),
+            ),
+          ),
+        deviceName,
+        fc.option(reasonText),
+        (commands, device, reason) => {
+          const text = `${commands.map((c) => c.text).join(' then ')} on ${device}${reason === null ? '' : ` because ${reason}`}`;
+          const parsed = parseMessage(text);
+          if (parsed.kind !== 'invalid') throw new Error(`accepted out of order: ${text}`);
+          expect(parsed.problem).toContain('in the order `putfile`, then `run`, then `getfile`');
+          const reordered = commands
+            .map((c) => c.command)
+            .sort((a, b) => COMMAND_ORDER.indexOf(a.type) - COMMAND_ORDER.indexOf(b.type));
+          expect(parseMessage(parsed.example)).toEqual({
+            kind: 'request',
+            commands: reordered,
+            device,
+            ...(reason === null ? {} : { reason }),
+          });
+        },
+      ),
+      { numRuns: 1000, seed: SEED },
     );
   });
 });

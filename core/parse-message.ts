@@ -11,6 +11,7 @@ import {
   showInput,
   validateCommand,
   validateCommandCount,
+  validateCommandOrder,
   validateDevice,
   validateGetFilePath,
   validateLibraryFileName,
@@ -550,8 +551,15 @@ function parseRequest(text: string): ParsedMessage {
     commands.push(checked.value);
   }
 
-  if (tokenized.reason === undefined) return { kind: 'request', commands, device };
-  const reason = validateReason(tokenized.reason);
-  if (!reason.ok) return fromChecked(reason);
-  return { kind: 'request', commands, device, reason: reason.value };
+  let reason: string | undefined;
+  if (tokenized.reason !== undefined) {
+    const checked = validateReason(tokenized.reason);
+    if (!checked.ok) return fromChecked(checked);
+    reason = checked.value;
+  }
+  const order = validateCommandOrder(commands, device, reason);
+  if (!order.ok) return fromChecked(order);
+  return reason === undefined
+    ? { kind: 'request', commands, device }
+    : { kind: 'request', commands, device, reason };
 }

@@ -1,6 +1,6 @@
 // Validation of everything a user types into a live response request, before anything is stored.
 // Each refusal names the exact offending input and carries an example the user can copy.
-import { CHAT_COMMANDS, type LiveResponseCommand } from './commands.js';
+import { CHAT_COMMANDS, COMMAND_ORDER, type LiveResponseCommand, requestText, VERB_OF } from './commands.js';
 
 /** Longest message the parser reads (after Teams markup is removed). */
 export const MAX_MESSAGE_LENGTH = 4000;
@@ -10,6 +10,8 @@ export const MAX_REASON_LENGTH = 500;
 export const MAX_ARGS_LENGTH = 1024;
 /** Classic Windows MAX_PATH: Defender's GetFile does not take long-path forms. */
 export const MAX_PATH_LENGTH = 260;
+/** macOS's PATH_MAX (Linux allows 4096): the shorter of the two POSIX systems live response reaches. */
+export const MAX_POSIX_PATH_LENGTH = 1024;
 export const MAX_FILE_NAME_LENGTH = 128;
 export const MAX_DEVICE_LENGTH = 255;
 export const MAX_DEVICE_LABEL_LENGTH = 63;
@@ -33,6 +35,7 @@ export function exampleFor(verb: string): string {
 
 export const RUN_EXAMPLE = 'run minidump.ps1 OfficeClickToRun on desktop-test';
 export const GETFILE_EXAMPLE = 'getfile C:\\Windows\\Temp\\OfficeClickToRun.dmp.zip from desktop-test';
+export const POSIX_GETFILE_EXAMPLE = 'getfile /var/log/syslog from linux-web02';
 
 // ---------------------------------------------------------------------------------------------
 // Showing characters and input back to the user
@@ -312,13 +315,82 @@ export function validateScriptArgs(input: string): Checked<string> {
 
 const RESERVED_DEVICE_NAMES = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/i;
 
+/** Which operating system a path is written for: one `/` at the start is POSIX (Linux, macOS), anything else Windows. */
+export type PathFlavour = 'windows' | 'posix';
+
+export function pathFlavourOf(path: string): PathFlavour {
+  // `//server/share` and `//?/C:/x` are Windows network and device paths written with forward slashes.
+  return /^\/(?!\/)/.test(path.trim()) ? 'posix' : 'windows';
+}
+
+/**
+ * An absolute path to a file on the device: a Windows path (`C:\Windows\Temp\x.zip`) or, for Linux and macOS
+ * devices, a POSIX one (`/var/log/syslog`), kept as typed. Which of the two the device takes is checked once the
+ * device is known (`validatePathForPlatform`): the parser must not rewrite one form into the other.
+ */
+export function validateGetFilePath(input: string): Checked<string> {
+  return pathFlavourOf(input) === 'posix' ? validatePosixPath(input) : validateWindowsPath(input);
+}
+
+/**
+ * An absolute POSIX path to a file, e.g. `/var/log/syslog`. Refuses `.`/`..` segments and empty ones (`//`),
+ * backslashes (a Windows path half-converted, or a name the approver would misread), quotes and characters that
+ * could turn into something else.
+ */
+export function validatePosixPath(input: string): Checked<string> {
+  const path = input.trim();
+  const shown = showInput(path);
+  const unsafe = findUnsafeCharacter(path);
+  if (unsafe !== undefined)
+    return refuse(unsafeCharacterProblem(unsafe, `The path ${shown}`), POSIX_GETFILE_EXAMPLE);
+  if (!path.startsWith('/')) {
+    return refuse(
+      `${shown} is not an absolute Linux or macOS path; start with \`/\`, like \`/var/log/syslog\`.`,
+      POSIX_GETFILE_EXAMPLE,
+    );
+  }
+  if (path.length > MAX_POSIX_PATH_LENGTH) {
+    return refuse(
+      `The path ${shown} is ${path.length} characters; at most ${MAX_POSIX_PATH_LENGTH}.`,
+      POSIX_GETFILE_EXAMPLE,
+    );
+  }
+  if (path.includes('\\')) {
+    return refuse(
+      `The path ${shown} mixes \`/\` and \`\\\`; Linux and macOS paths use \`/\` only, like \`/var/log/syslog\`.`,
+      POSIX_GETFILE_EXAMPLE,
+    );
+  }
+  if (path.includes('"')) {
+    return refuse(
+      `The path ${shown} contains \`"\`; quotes in file names aren't supported.`,
+      POSIX_GETFILE_EXAMPLE,
+    );
+  }
+  if (path.endsWith('/')) {
+    return refuse(`${shown} is a folder; give the path of a file in it.`, POSIX_GETFILE_EXAMPLE);
+  }
+  for (const segment of path.slice(1).split('/')) {
+    if (segment === '') {
+      return refuse(`The path ${shown} has an empty folder name (\`//\`).`, POSIX_GETFILE_EXAMPLE);
+    }
+    if (segment === '.' || segment === '..') {
+      return refuse(
+        `The path ${shown} contains ${inlineCode(segment)}; relative segments like \`..\` aren't allowed, give the full path.`,
+        POSIX_GETFILE_EXAMPLE,
+      );
+    }
+  }
+  return { ok: true, value: path };
+}
+
 /**
  * An absolute local Windows path to a file, e.g. `C:\Windows\Temp\x.zip`; `/` is read as `\`.
  * Refuses what could reach something other than the file the approver reads on the card:
  * `..` segments, UNC/device/extended paths, alternate data streams, reserved device names, and
  * segments ending in `.` or space (Windows silently drops those).
  */
-export function validateGetFilePath(input: string): Checked<string> {
+export function validateWindowsPath(input: string): Checked<string> {
   const path = input.trim().replaceAll('/', '\\');
   const shown = showInput(path);
   if (path === '') return refuse('The file path is missing.', GETFILE_EXAMPLE);
@@ -347,7 +419,7 @@ export function validateGetFilePath(input: string): Checked<string> {
     return refuse(
       /^[A-Za-z]:/.test(path)
         ? `${shown} has no \`\\\` after the drive letter; give the full path like \`C:\\Windows\\Temp\\file.zip\`.`
-        : `${shown} is not an absolute Windows path; start with the drive, like \`C:\\Windows\\Temp\\file.zip\`.`,
+        : `${shown} is not an absolute Windows path; start with the drive, like \`C:\\Windows\\Temp\\file.zip\` (on Linux and macOS, start with \`/\`, like \`/var/log/syslog\`).`,
       GETFILE_EXAMPLE,
     );
   }
@@ -455,4 +527,135 @@ export function validateCommandCount(count: number): Checked<number> {
     );
   }
   return { ok: true, value: count };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command order
+
+/**
+ * `runliveresponse` takes "PutFile, RunScript, GetFile (must be in this order with no limit on repetitions)"
+ * (Microsoft Learn, Run live response commands on a device, request body). A request out of that order is refused
+ * with the reordered request as the example, never reordered silently: the responder may have meant the order
+ * (collect a file before a script changes it), and only they can say whether the new order still does what they want.
+ */
+export function validateCommandOrder(
+  commands: readonly LiveResponseCommand[],
+  device: string,
+  reason?: string,
+): Checked<readonly LiveResponseCommand[]> {
+  const rank = (command: LiveResponseCommand) => COMMAND_ORDER.indexOf(command.type);
+  const late = commands.findIndex(
+    (command, index) => index > 0 && rank(command) < rank(commands[index - 1]!),
+  );
+  if (late === -1) return { ok: true, value: commands };
+  const before = commands[late - 1]!;
+  const after = commands[late]!;
+  // A stable sort keeps the user's order among commands of one type.
+  const reordered = [...commands].sort((a, b) => rank(a) - rank(b));
+  return refuse(
+    `Defender runs the commands of one request in the order \`putfile\`, then \`run\`, then \`getfile\` (each as often as you like), and refuses any other order. Here \`${VERB_OF[after.type]}\` comes after \`${VERB_OF[before.type]}\`. If the order below still does what you need, send it; otherwise split the request in two.`,
+    requestText(reordered, device, reason),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operating system of the device
+
+/** How the device runs live response: Windows (PowerShell, `C:\` paths) or Linux/macOS (Bash, `/` paths). */
+export type PlatformFamily = 'windows' | 'posix' | 'unknown';
+
+/**
+ * Defender's `osPlatform` for a machine: `Windows10`, `Windows11`, `WindowsServer2022`… for Windows, `Linux` and
+ * `macOS` for the others (the values its machine and device-health APIs report). Some Linux machines carry their
+ * distribution's name instead, so known distributions count as Linux too; anything else is unknown.
+ */
+export function platformFamilyOf(osPlatform: string | undefined): PlatformFamily {
+  const platform = (osPlatform ?? '').toLowerCase().replace(/[\s_-]/g, '');
+  if (platform.startsWith('windows')) return 'windows';
+  if (
+    /^(linux|macos|macosx|osx|mac|ubuntu|debian|redhat|rhel|centos|oracle|suse|sles|opensuse|amazon|fedora|almalinux|rocky|mariner)/.test(
+      platform,
+    )
+  )
+    return 'posix';
+  return 'unknown';
+}
+
+/** What the family is called in a reply, with the device's own word for it when there is one. */
+function platformName(osPlatform: string | undefined, family: PlatformFamily): string {
+  if (osPlatform) return osPlatform;
+  return family === 'windows' ? 'Windows' : family === 'posix' ? 'Linux or macOS' : 'an unknown OS';
+}
+
+/** A GetFile path written for the device's operating system (checked once the device is known). */
+export function validatePathForPlatform(
+  path: string,
+  device: { computerDnsName: string; osPlatform?: string },
+): Checked<string> {
+  const family = platformFamilyOf(device.osPlatform);
+  const flavour = pathFlavourOf(path);
+  const name = device.computerDnsName;
+  const os = platformName(device.osPlatform, family);
+  if (family === 'posix' && flavour === 'windows') {
+    return refuse(
+      `${name} runs ${os}, but ${showInput(path)} is a Windows path. Give a ${os} path starting with \`/\`, like \`/var/log/syslog\`.`,
+      `getfile /var/log/syslog from ${name}`,
+    );
+  }
+  if (family === 'windows' && flavour === 'posix') {
+    return refuse(
+      `${name} runs ${os}, but ${showInput(path)} is a Linux/macOS path. Give a Windows path starting with the drive, like \`C:\\Windows\\Temp\\file.zip\`.`,
+      `getfile C:\\Windows\\Temp\\file.zip from ${name}`,
+    );
+  }
+  return { ok: true, value: path };
+}
+
+/** Scripts that only Windows runs (PowerShell and cmd). */
+export const WINDOWS_SCRIPT_EXTENSIONS: readonly string[] = ['.ps1', '.bat', '.cmd'];
+/** Scripts that only Linux and macOS run. */
+export const POSIX_SCRIPT_EXTENSIONS: readonly string[] = ['.sh'];
+
+/**
+ * A RunScript script the device's operating system runs. Microsoft's live response page says "Live response
+ * allows PowerShell and Bash scripts to run" and that signature checks apply to PowerShell only; PowerShell is not
+ * part of Linux or macOS and Bash is not part of Windows, so a `.ps1` sent to a Linux device (or a `.sh` to a
+ * Windows one) would be approved and then fail on the device. Refusing it here is the stricter reading.
+ * `others` are the library's scripts for that OS, offered instead.
+ */
+export function validateScriptForPlatform(
+  scriptName: string,
+  device: { computerDnsName: string; osPlatform?: string },
+  others: readonly string[],
+): Checked<string> {
+  const family = platformFamilyOf(device.osPlatform);
+  const lower = scriptName.toLowerCase();
+  const windowsOnly = WINDOWS_SCRIPT_EXTENSIONS.some((ext) => lower.endsWith(ext));
+  const posixOnly = POSIX_SCRIPT_EXTENSIONS.some((ext) => lower.endsWith(ext));
+  const name = device.computerDnsName;
+  const os = platformName(device.osPlatform, family);
+  const offer = (wanted: readonly string[]) => {
+    const fitting = others.filter((other) => wanted.some((ext) => other.toLowerCase().endsWith(ext)));
+    return fitting.length > 0
+      ? ` The library has ${fitting
+          .slice(0, 8)
+          .map((f) => inlineCode(f))
+          .join(', ')} for it.`
+      : '';
+  };
+  if (family === 'posix' && windowsOnly) {
+    const example = others.find((o) => POSIX_SCRIPT_EXTENSIONS.some((ext) => o.toLowerCase().endsWith(ext)));
+    return refuse(
+      `${name} runs ${os}, where live response runs Bash scripts (\`.sh\`); ${inlineCode(scriptName)} is a Windows script and would fail there.${offer(POSIX_SCRIPT_EXTENSIONS)}`,
+      `run ${example ?? 'collect-logs.sh'} on ${name}`,
+    );
+  }
+  if (family === 'windows' && posixOnly) {
+    const example = others.find((o) => o.toLowerCase().endsWith('.ps1'));
+    return refuse(
+      `${name} runs ${os}, where live response runs PowerShell scripts (\`.ps1\`); ${inlineCode(scriptName)} is a Bash script and would fail there.${offer(WINDOWS_SCRIPT_EXTENSIONS)}`,
+      `run ${example ?? 'whoami.ps1'} on ${name}`,
+    );
+  }
+  return { ok: true, value: scriptName };
 }
