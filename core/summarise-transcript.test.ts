@@ -1,6 +1,11 @@
 // Tests for summariseTranscript: real Defender result files, padded, huge, empty and broken ones.
 import { describe, expect, it } from 'vitest';
-import { cleanTranscriptText, summariseTranscript, truncateOnLine } from './summarise-transcript.js';
+import {
+  cleanTranscriptText,
+  readScriptResult,
+  summariseTranscript,
+  truncateOnLine,
+} from './summarise-transcript.js';
 
 // The "File Content Example" of GetLiveResponseResultDownloadLink in shared/seeds.
 const SEED_EXAMPLE = `{
@@ -164,6 +169,26 @@ describe('summariseTranscript', () => {
     );
     expect(summary.exitCode).toBe(1);
     expect(summary.errors).toBe('Get-Process : Cannot find a process with the name "x".');
+  });
+
+  it('reads the spelling of the docs’ table (`name`, `script_error`) as well as their example’s', () => {
+    const table = JSON.stringify({
+      name: 'collect-logs.sh',
+      exit_code: 2,
+      script_output: 'collected 3 files',
+      script_error: 'tar: /var/log/secure: Permission denied',
+    });
+    const summary = summariseTranscript(table);
+    expect(summary.exitCode).toBe(2);
+    expect(summary.output).toBe('collected 3 files');
+    expect(summary.errors).toBe('tar: /var/log/secure: Permission denied');
+    expect(readScriptResult(table)).toMatchObject({ scriptName: 'collect-logs.sh' });
+    expect(readScriptResult(SEED_EXAMPLE)).toMatchObject({ scriptName: 'minidump.ps1' });
+  });
+
+  it('prefers the non-empty field when a file carries both spellings', () => {
+    const both = JSON.stringify({ script_errors: '', script_error: 'denied', exit_code: 1 });
+    expect(summariseTranscript(both).errors).toBe('denied');
   });
 
   it.each([

@@ -31,7 +31,8 @@ const BANNER_LINE = /^Transcript (started|stopped), output file is /i;
 const MAX_HEADER_LINES = 40;
 
 /**
- * Parses a RunScript result (`{"script_name","exit_code","script_output","script_errors"}`) and returns the
+ * Parses a RunScript result (`{"script_name","exit_code","script_output","script_errors"}`, or the docs' table
+ * spelling `name`/`script_error`) and returns the
  * meaningful lines of output and errors, cut to `limits` on a line boundary. Never throws: an unreadable
  * file becomes a summary whose errors say so, because the card must still show something.
  */
@@ -68,14 +69,34 @@ export function summariseTranscript(
   };
 }
 
-interface ResultFields {
+/** The fields of a RunScript result file, whichever spelling Defender used for them. */
+export interface ScriptResultFields {
+  scriptName: string | null;
   exitCode: number | null;
   output: string;
   errors: string;
 }
 
+/**
+ * Microsoft's "Get live response result" page names the fields `name`, `exit_code`, `script_output` and
+ * `script_error` in its table, while its example file (and real results) say `script_name` and `script_errors`.
+ * Both spellings are read; when a file carries both, the non-empty one wins.
+ */
+function pickText(record: Record<string, unknown>, ...keys: string[]): string {
+  for (const key of keys) {
+    const value = record[key];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return '';
+}
+
+/** The fields of a RunScript result file, or why it could not be read. */
+export function readScriptResult(raw: Buffer | string): ScriptResultFields | string {
+  return parseResultFile(raw);
+}
+
 /** The fields of the result file, or why it could not be read. */
-function parseResultFile(raw: Buffer | string): ResultFields | string {
+function parseResultFile(raw: Buffer | string): ScriptResultFields | string {
   const text = decode(raw)
     .replace(/^\ufeff/, '')
     // The file itself can be NUL-padded after the JSON, not only the output inside it.
@@ -94,10 +115,12 @@ function parseResultFile(raw: Buffer | string): ResultFields | string {
     return 'it is not a script result object';
   }
   const record = value as Record<string, unknown>;
+  const scriptName = pickText(record, 'script_name', 'name');
   return {
+    scriptName: scriptName === '' ? null : scriptName,
     exitCode: readExitCode(record.exit_code),
-    output: typeof record.script_output === 'string' ? record.script_output : '',
-    errors: typeof record.script_errors === 'string' ? record.script_errors : '',
+    output: pickText(record, 'script_output'),
+    errors: pickText(record, 'script_errors', 'script_error'),
   };
 }
 
