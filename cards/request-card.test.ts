@@ -15,7 +15,7 @@ import {
 } from './fixtures.js';
 import { type CardViewer, cardSizeBytes, MAX_CARD_BYTES, renderRequestCard } from './request-card.js';
 
-const VIEWERS: readonly CardViewer[] = ['approver', 'requester', 'other'];
+const VIEWERS: readonly CardViewer[] = ['everyone', 'approver', 'requester', 'other'];
 const RUNNING: readonly RequestState[] = ['Approved', 'Submitting', 'Pending', 'InProgress'];
 const FINAL: readonly RequestState[] = ['Succeeded', 'Failed', 'TimeOut', 'Cancelled', 'Rejected', 'Expired'];
 
@@ -54,12 +54,9 @@ function paragraphs(card: AdaptiveCard): string[] {
   });
 }
 
-function topButtons(card: AdaptiveCard): Map<string, { enabled: boolean; verb: string; node: Node }> {
+function topButtons(card: AdaptiveCard): Map<string, { verb: string; node: Node }> {
   return new Map(
-    (card.actions ?? []).map((action) => [
-      action.title,
-      { enabled: action.isEnabled !== false, verb: String(action.verb), node: action },
-    ]),
+    (card.actions ?? []).map((action) => [action.title, { verb: String(action.verb), node: action }]),
   );
 }
 
@@ -148,29 +145,36 @@ describe('renderRequestCard', () => {
   });
 
   describe('buttons', () => {
+    it('never draws a disabled button: Teams ignores isEnabled and other clients honour it', () => {
+      for (const state of ALL_STATES)
+        for (const viewer of VIEWERS)
+          for (const action of render(fixtureRequest(state), viewer).actions ?? [])
+            expect(action).not.toHaveProperty('isEnabled');
+    });
+
     it.each([
-      ['approver', { Approve: true, Reject: true, Cancel: false }],
-      ['requester', { Approve: false, Reject: false, Cancel: true }],
-      ['other', { Approve: false, Reject: false, Cancel: false }],
-    ] as const)(
-      'while awaiting approval, the %s view has Approve/Reject/Cancel enabled as %o',
-      (viewer, enabled) => {
-        const buttons = topButtons(render(fixtureRequest('AwaitingApproval'), viewer));
-        expect([...buttons.keys()]).toEqual(['Approve', 'Reject', 'Cancel']);
-        for (const [title, isEnabled] of Object.entries(enabled))
-          expect(buttons.get(title)?.enabled).toBe(isEnabled);
+      ['everyone', ['Approve', 'Reject', 'Cancel']],
+      ['approver', ['Approve', 'Reject']],
+      ['requester', ['Cancel']],
+      ['other', []],
+    ] as const)('while awaiting approval, the %s view offers %o', (viewer, titles) => {
+      const buttons = topButtons(render(fixtureRequest('AwaitingApproval'), viewer));
+      expect([...buttons.keys()]).toEqual(titles);
+      if (buttons.has('Approve')) {
         expect(buttons.get('Approve')?.node.style).toBe('positive');
         expect(buttons.get('Reject')?.node.style).toBe('destructive');
-      },
-    );
-
-    it.each(RUNNING)('in %s offers Cancel to the approver and the requester only', (state) => {
-      for (const viewer of VIEWERS) {
-        const buttons = topButtons(render(fixtureRequest(state), viewer));
-        expect([...buttons.keys()]).toEqual(['Cancel']);
-        expect(buttons.get('Cancel')?.enabled).toBe(viewer !== 'other');
       }
     });
+
+    it.each(RUNNING)(
+      'in %s offers Cancel on the posted card and to the approver and the requester',
+      (state) => {
+        for (const viewer of VIEWERS) {
+          const buttons = topButtons(render(fixtureRequest(state), viewer));
+          expect([...buttons.keys()]).toEqual(viewer === 'other' ? [] : ['Cancel']);
+        }
+      },
+    );
 
     it.each(FINAL)('in %s shows no Approve, Reject or Cancel', (state) => {
       for (const viewer of VIEWERS) {
@@ -181,11 +185,21 @@ describe('renderRequestCard', () => {
       }
     });
 
+    it("shows why a click was refused, first and in attention colour, in the clicker's view", () => {
+      const card = renderRequestCard(
+        fixtureRequest('AwaitingApproval'),
+        fixtureOptions({ viewer: 'other', refusal: 'Only the on-call approvers can decide on LR-7K3F9Q.' }),
+      );
+      const refusal = findText(card, 'Only the on-call approvers can decide on LR-7K3F9Q.');
+      expect(refusal).toMatchObject({ color: 'Attention', weight: 'Bolder' });
+      expect(topButtons(card).size).toBe(0);
+    });
+
     it('offers Get fresh link to everyone once a command has a result link', () => {
       for (const state of ['Succeeded', 'Failed'] as const) {
         for (const viewer of VIEWERS) {
           const button = topButtons(render(fixtureRequest(state), viewer)).get('Get fresh link');
-          expect(button).toMatchObject({ enabled: true, verb: CARD_VERBS.freshLinks });
+          expect(button).toMatchObject({ verb: CARD_VERBS.freshLinks });
         }
       }
       expect(topButtons(render(fixtureRequest('InProgress'))).has('Get fresh link')).toBe(false);
@@ -203,13 +217,13 @@ describe('renderRequestCard', () => {
         ],
       });
       const card = render(request, 'other');
-      expect(topButtons(card).get('Get fresh link')?.enabled).toBe(true);
+      expect(topButtons(card).get('Get fresh link')?.verb).toBe(CARD_VERBS.freshLinks);
       const warning = findText(card, 'Defender did not return a download link; try again.');
       expect(warning?.color).toBe('Warning');
     });
 
     it('gives every button the request id and its verb, ready for an Action.Submit fallback', () => {
-      const card = render(fixtureRequest('AwaitingApproval'), 'approver');
+      const card = render(fixtureRequest('AwaitingApproval'), 'everyone');
       const verbs = (card.actions ?? []).map((action) => {
         expect(action).toMatchObject({ type: 'Action.Execute', data: { requestId: 'LR-7K3F9Q' } });
         return action.type === 'Action.Execute' ? action.verb : undefined;
@@ -217,7 +231,7 @@ describe('renderRequestCard', () => {
       expect(verbs).toEqual([CARD_VERBS.approve, CARD_VERBS.reject, CARD_VERBS.cancel]);
     });
 
-    it('gives only approvers the reject reason input', () => {
+    it('gives the reject reason input to approvers and on the posted card, labelled for whom it is', () => {
       const input = (viewer: CardViewer, state: RequestState = 'AwaitingApproval') =>
         nodes(render(fixtureRequest(state), viewer).body).find((node) => node.type === 'Input.Text');
       expect(input('approver')).toEqual({
@@ -227,9 +241,13 @@ describe('renderRequestCard', () => {
         maxLength: 500,
         spacing: 'Medium',
       });
+      expect(input('everyone')?.placeholder).toBe(
+        'Reason if an approver rejects (optional, shown on the card)',
+      );
       expect(input('requester')).toBeUndefined();
       expect(input('other')).toBeUndefined();
       expect(input('approver', 'Approved')).toBeUndefined();
+      expect(input('everyone', 'Approved')).toBeUndefined();
     });
   });
 
@@ -325,10 +343,54 @@ describe('renderRequestCard', () => {
       expect(texts(render(fixtureRequest('InProgress')))).toContain('Approved by Marcus Chen at 09:05 UTC');
     });
 
-    it('says a pending device may be offline', () => {
-      expect(texts(render(fixtureRequest('Pending'))).join('\n')).toMatch(
-        /may be offline.*Defender keeps the request queued/,
+    it('says a pending action waits for the device to check in, without calling an active device offline', () => {
+      const text = texts(render(fixtureRequest('Pending'))).join('\n');
+      expect(text).toContain(
+        'Pending — Defender has queued it; the device starts it when it next checks in with Defender; Active when requested.',
       );
+      expect(text).not.toMatch(/offline/);
+    });
+
+    it('says a pending action on an Inactive or long-unreported device is probably waiting for it to connect', () => {
+      const inactive = fixtureRequest('Pending', {
+        device: {
+          ...fixtureRequest('Pending').device,
+          healthStatus: 'Inactive',
+          lastSeen: '2024-05-11T09:00:00Z',
+        },
+      });
+      expect(texts(render(inactive)).join('\n')).toContain(
+        'Pending on the device — Defender lists it as Inactive; last full report 11 May 09:00 UTC. Defender keeps the request queued and runs it when the device connects.',
+      );
+      const stale = fixtureRequest('Pending', {
+        device: { ...fixtureRequest('Pending').device, lastSeen: '2024-05-13T06:00:00Z' },
+      });
+      expect(texts(render(stale)).join('\n')).toContain(
+        "Pending on the device — it may be offline (Defender's last full report 13 May 06:00 UTC).",
+      );
+    });
+
+    it('warns the approver about an Inactive, impaired or long-unreported device, and not about a report hours old', () => {
+      const withDevice = (facts: Partial<LiveResponseRequest['device']>) =>
+        fixtureRequest('AwaitingApproval', {
+          device: { ...fixtureRequest('AwaitingApproval').device, ...facts },
+        });
+      const warning = (request: LiveResponseRequest) =>
+        render(request, 'approver')
+          .body.flatMap((element) => (element.type === 'RichTextBlock' ? (element.inlines as Node[]) : []))
+          .find((run) => run.color === 'Warning');
+      expect(warning(withDevice({ healthStatus: 'Inactive', lastSeen: '2024-05-04T09:00:00Z' }))?.text).toBe(
+        'Defender lists this device as Inactive (no report for more than 7 days; last full report 4 May 09:00 UTC): it is probably offline, and an approved request waits in Defender until it connects.',
+      );
+      expect(warning(withDevice({ healthStatus: 'ImpairedCommunication' }))?.text).toMatch(
+        /^Defender reports ImpairedCommunication for this device; last full report 09:12 UTC: live response may wait or fail\.$/,
+      );
+      expect(warning(withDevice({ lastSeen: '2024-05-13T07:00:00Z' }))?.text).toMatch(
+        /last full report 13 May 07:00 UTC is more than a day old .*may be offline/,
+      );
+      // Devices send a full report about once a day: ten hours is normal and gets no warning.
+      expect(warning(withDevice({ lastSeen: '2024-05-13T23:20:00Z' }))).toBeUndefined();
+      expect(warning(fixtureRequest('AwaitingApproval'))).toBeUndefined();
     });
 
     it('says who rejected and why', () => {
@@ -538,6 +600,16 @@ describe('renderRequestCard', () => {
       expect(texts(card).filter((text) => text === 'Link expires 09:48 UTC')).toHaveLength(2);
     });
 
+    it("shows a result file's name, size and SHA-256 under its link, or that they come with the first download", () => {
+      const request = fixtureRequest('Succeeded');
+      const sha256 = 'a'.repeat(64);
+      request.progress[0]!.file = { name: 'desktop-test-minidump-transcript.json', sizeBytes: 1843, sha256 };
+      const shown = texts(render(request));
+      expect(shown).toContain('desktop-test-minidump-transcript.json · 1.8 KB');
+      expect(findText(render(request), `SHA-256 ${sha256}`)).toMatchObject({ fontType: 'Monospace' });
+      expect(shown).toContain('Size and SHA-256 are shown here once the file has been downloaded.');
+    });
+
     it('builds download URLs from a base URL with a trailing slash and escapes link ids', () => {
       const request = fixtureRequest('Succeeded');
       request.progress[1] = {
@@ -576,11 +648,18 @@ describe('renderRequestCard', () => {
         .filter((element) => element.type === 'RichTextBlock' && element.spacing === 'Small')
         .flatMap((element) => element.inlines as Node[]);
 
-    it("keeps Defender's Succeeded badge and says in warning colour which script failed", () => {
+    it("headlines the script's failure and keeps Defender's Succeeded state in view", () => {
       const card = render(withTranscript('Looking for process OfficeClickToRun', 'Access is denied.', 1));
-      expect(texts(card)).toContain('Succeeded');
+      const badge = nodes(card.body).find(
+        (node) =>
+          node.type === 'Column' &&
+          JSON.stringify(node.items).includes('"text":"Script failed (exit code 1)"'),
+      );
+      expect(badge?.style).toBe('attention');
+      expect(texts(card)).not.toContain('Succeeded');
+      expect(texts(card).join('\n')).toContain("Defender's action state: Succeeded");
       const warning = findText(card, 'minidump.ps1 exited with code 1 — check its errors below');
-      expect(warning).toMatchObject({ type: 'TextRun', color: 'Warning', weight: 'Bolder' });
+      expect(warning).toMatchObject({ type: 'TextRun', color: 'Attention', weight: 'Bolder' });
       expect(statusRuns(card)).toContain(warning);
       expect(texts(card)).toContain('Exit code 1');
     });
@@ -588,7 +667,7 @@ describe('renderRequestCard', () => {
     it('points at the output when the script wrote no errors', () => {
       const card = render(withTranscript('nothing found', '', 3));
       expect(findText(card, 'minidump.ps1 exited with code 3 — check its output below')?.color).toBe(
-        'Warning',
+        'Attention',
       );
     });
 
@@ -599,6 +678,7 @@ describe('renderRequestCard', () => {
       unknown.progress[0]!.transcript!.exitCode = null;
       clean(render(unknown));
       clean(render(fixtureRequest('Failed')));
+      expect(texts(render(fixtureRequest('Succeeded')))).toContain('Succeeded');
     });
 
     it('names three scripts and counts the rest', () => {
@@ -613,6 +693,9 @@ describe('renderRequestCard', () => {
       }));
       const lines = texts(render(fixtureRequest('Succeeded', { commands, progress }))).filter((text) =>
         /exited with/.test(text),
+      );
+      expect(texts(render(fixtureRequest('Succeeded', { commands, progress })))).toContain(
+        '5 scripts failed',
       );
       expect(lines).toEqual([
         'check-0.ps1 exited with code 2 — check its errors below',

@@ -1,7 +1,14 @@
 // The live response request card: computes the card's data from a request, binds it to the template, keeps it small.
 import { describeCommand } from '../core/commands.js';
-import type { CommandProgress, LiveResponseRequest, Person, RequestState } from '../core/request.js';
+import type {
+  CommandProgress,
+  DeviceFacts,
+  LiveResponseRequest,
+  Person,
+  RequestState,
+} from '../core/request.js';
 import { isFinal } from '../core/request.js';
+import { formatByteSize } from '../core/result-file-name.js';
 import { DEFAULT_TRANSCRIPT_LIMITS, truncateOnLine } from '../core/summarise-transcript.js';
 import {
   type AdaptiveCard,
@@ -17,8 +24,13 @@ import { CARD_VERBS, REJECT_REASON_INPUT_ID, REJECT_REASON_MAX_LENGTH } from './
 export type { AdaptiveCard } from './adaptive-card.js';
 export { cardSizeBytes, MAX_CARD_BYTES } from './adaptive-card.js';
 
-/** Whose view of the card to render; Teams' refresh asks for each approver's and the requester's own. */
-export type CardViewer = 'approver' | 'requester' | 'other';
+/**
+ * Whose view of the card to render. `everyone` is the card as posted: every client shows it as it is (Teams ignores
+ * `isEnabled`, clients without refresh never ask for a user's view), so it carries every button someone may use and
+ * the bot refuses a click from anyone else. Teams' refresh asks for each approver's and the requester's own view,
+ * which shows only their buttons; `other` is what a click from someone else gets back.
+ */
+export type CardViewer = 'everyone' | 'approver' | 'requester' | 'other';
 
 export interface RequestCardOptions {
   /** Which user-specific view to render. */
@@ -31,6 +43,8 @@ export interface RequestCardOptions {
   queuePosition?: number;
   /** IANA time zone the card's times are written in and labelled with. Default `UTC`. */
   timeZoneLabel?: string;
+  /** Why the bot refused this viewer's click: shown first, for them only (an invoke response card). */
+  refusal?: string;
 }
 
 /** Text colours and container styles of the Adaptive Cards host config. */
@@ -45,9 +59,9 @@ export interface StatusLine {
   weight: 'Default' | 'Bolder';
 }
 
+/** A button is shown to a viewer who may use it and left out otherwise: never drawn disabled, see CardViewer. */
 export interface ButtonView {
   visible: boolean;
-  enabled: boolean;
 }
 
 /**
@@ -88,6 +102,12 @@ export interface CommandView {
   linkNote: string;
   linkNoteColor: TextColor;
   linkNoteSubtle: boolean;
+  /** Name and size of the result file, or that they come with the first download. */
+  hasFileNote: boolean;
+  fileNote: string;
+  /** `SHA-256 <hex>` once the bot has read the file whole (chain of custody). */
+  hasFileHash: boolean;
+  fileHash: string;
 }
 
 /** What `templates/request-card.json` binds to. All wording and formatting is done before binding. */
@@ -113,6 +133,7 @@ export interface RequestCardData {
     showRejectReason: boolean;
     rejectReasonId: string;
     rejectReasonMaxLength: number;
+    rejectReasonPlaceholder: string;
   };
   approve: ButtonView;
   reject: ButtonView;
@@ -276,16 +297,22 @@ export function buildRequestCardData(
   const shown = request.commands.slice(0, budget.maxCommands);
   const omitted = request.commands.length - shown.length;
 
+  const { viewer } = options;
+  // The posted card (`everyone`) carries the buttons of every role: whoever clicks is checked on the server.
+  const decides = awaiting && (viewer === 'approver' || viewer === 'everyone');
+  const failedScripts = scriptsExitedNonZero(request, budget);
+
   return {
     requestId: request.id,
     verbs: CARD_VERBS,
-    badge: BADGES[state],
+    badge:
+      state === 'Succeeded' && failedScripts.length > 0 ? scriptFailedBadge(failedScripts) : BADGES[state],
     title: `Live response request ${request.id}`,
     createdText: clock.format(request.createdAt),
     requesterName: clip(request.requester.name, budget.freeTextChars),
     hasReason: Boolean(request.reason),
     reason: clip(request.reason ?? '', budget.freeTextChars),
-    statusLines: statusLines(request, options, clock, budget),
+    statusLines: statusLines(request, options, clock, budget, failedScripts),
     deviceFacts: deviceFacts(request, clock),
     commandsHeading: request.commands.length === 1 ? 'Command' : `Commands (${request.commands.length})`,
     commands: shown.map((_, index) => commandView(request, index, options, clock, budget)),
@@ -298,18 +325,22 @@ export function buildRequestCardData(
           ? `Waiting for approval from ${approvers.map(mentionText).join(', ')}`
           : 'Waiting for approval from a configured approver',
       expiresText: `Expires ${clock.format(request.expiresAt)}`,
-      showRejectReason: awaiting && options.viewer === 'approver',
+      showRejectReason: decides,
       rejectReasonId: REJECT_REASON_INPUT_ID,
       rejectReasonMaxLength: REJECT_REASON_MAX_LENGTH,
+      rejectReasonPlaceholder:
+        viewer === 'approver'
+          ? 'Reason (optional, shown on the card)'
+          : 'Reason if an approver rejects (optional, shown on the card)',
     },
-    approve: { visible: awaiting, enabled: options.viewer === 'approver' },
-    reject: { visible: awaiting, enabled: options.viewer === 'approver' },
+    approve: { visible: decides },
+    reject: { visible: decides },
     cancel: {
-      visible: awaiting || running,
       // Before the decision approvers reject rather than cancel; afterwards either side may stop it.
-      enabled: awaiting ? options.viewer === 'requester' : options.viewer !== 'other',
+      visible:
+        (awaiting && (viewer === 'requester' || viewer === 'everyone')) || (running && viewer !== 'other'),
     },
-    freshLinks: { visible: hasResults, enabled: true },
+    freshLinks: { visible: hasResults },
     mentions: awaiting ? approvers.map(mentionEntity) : [],
     hasRefresh: !final,
     refreshUserIds: refreshUserIds(request),
@@ -321,9 +352,11 @@ function statusLines(
   options: RequestCardOptions,
   clock: CardClock,
   budget: CardBudget,
+  failedScripts: FailedScript[],
 ): StatusLine[] {
   const lines: StatusLine[] = [];
   const { state, decision, cancellation, failure } = request;
+  if (options.refusal) lines.push(line(clip(options.refusal, budget.freeTextChars), 'attention'));
   const name = (person: Person) => clip(person.name, budget.freeTextChars);
 
   if (decision?.kind === 'approved') {
@@ -349,17 +382,35 @@ function statusLines(
     case 'Submitting':
       lines.push(line('Sending the request to Defender…', 'subtle'));
       break;
-    case 'Pending':
+    case 'AwaitingApproval': {
+      const concern = deviceConcern(request.device, options.now, clock);
+      if (concern) lines.push(line(concern.warning, 'alert'));
+      break;
+    }
+    case 'Pending': {
+      const concern = deviceConcern(request.device, options.now, clock);
+      const health = request.device.healthStatus ? `; ${request.device.healthStatus} when requested` : '';
       lines.push(
-        line(
-          'Pending on the device — it may be offline. Defender keeps the request queued and runs it when the device connects.',
-        ),
+        concern
+          ? line(
+              `Pending on the device — ${concern.pending}. Defender keeps the request queued and runs it when the device connects.`,
+            )
+          : line(
+              `Pending — Defender has queued it; the device starts it when it next checks in with Defender${health}.`,
+            ),
       );
       break;
+    }
     case 'InProgress':
       lines.push(line('Running on the device.', 'subtle'));
       break;
     case 'Succeeded':
+      if (failedScripts.length > 0)
+        lines.push(
+          line(
+            "Defender's action state: Succeeded (Defender reports that the commands ran; it does not judge a script's exit code).",
+          ),
+        );
       if (request.finishedAt) lines.push(line(`Finished at ${clock.format(request.finishedAt)}`, 'subtle'));
       break;
     case 'TimeOut':
@@ -371,7 +422,7 @@ function statusLines(
     default:
       break;
   }
-  lines.push(...nonZeroExitLines(request, budget));
+  lines.push(...nonZeroExitLines(failedScripts));
 
   if (cancellation) {
     const at = clock.format(cancellation.at);
@@ -396,13 +447,15 @@ function statusLines(
   return lines;
 }
 
-/**
- * Defender can report a RunScript as Completed (and the action as Succeeded) when the script itself exited non-zero,
- * so a failed script would hide behind a green badge: the header says so in warning colour, one line per script.
- * The badge stays Defender's word.
- */
-function nonZeroExitLines(request: LiveResponseRequest, budget: CardBudget): StatusLine[] {
-  const failed: { scriptName: string; exitCode: number; hasErrors: boolean }[] = [];
+interface FailedScript {
+  scriptName: string;
+  exitCode: number;
+  hasErrors: boolean;
+}
+
+/** RunScript commands Defender completed whose script exited non-zero (an unknown exit code is not counted). */
+function scriptsExitedNonZero(request: LiveResponseRequest, budget: CardBudget): FailedScript[] {
+  const failed: FailedScript[] = [];
   request.commands.slice(0, budget.maxCommands).forEach((command, index) => {
     const progress = request.progress[index];
     const transcript = progress?.transcript;
@@ -414,21 +467,79 @@ function nonZeroExitLines(request: LiveResponseRequest, budget: CardBudget): Sta
       hasErrors: transcript.errors !== '',
     });
   });
+  return failed;
+}
+
+/**
+ * Defender reports a RunScript as Completed (and the action as Succeeded) when the script itself exited non-zero:
+ * the headline says the script failed, and a status line keeps Defender's own state in view.
+ */
+function scriptFailedBadge(failed: FailedScript[]): { text: string; style: ContainerStyle } {
+  const text =
+    failed.length === 1
+      ? `Script failed (exit code ${failed[0]!.exitCode})`
+      : `${failed.length} scripts failed`;
+  return { text, style: 'attention' };
+}
+
+/** One line per script that exited non-zero, pointing at what to read. */
+function nonZeroExitLines(failed: FailedScript[]): StatusLine[] {
   const lines = failed
     .slice(0, MAX_EXIT_CODE_LINES)
     .map((script) =>
       line(
         `${script.scriptName} exited with code ${script.exitCode} — check its ${script.hasErrors ? 'errors' : 'output'} below`,
-        'alert',
+        'attention',
       ),
     );
   const more = failed.length - MAX_EXIT_CODE_LINES;
   if (more > 0) {
     lines.push(
-      line(`${more} more script${more === 1 ? '' : 's'} exited with a non-zero code — see below`, 'alert'),
+      line(
+        `${more} more script${more === 1 ? '' : 's'} exited with a non-zero code — see below`,
+        'attention',
+      ),
     );
   }
   return lines;
+}
+
+/**
+ * Defender's `lastSeen` is the time of the device's last *full report*, which a device sends about once a day
+ * (Machine resource type, learn.microsoft.com/defender-endpoint/api/machine): a report some hours old is normal,
+ * one more than a day old is not. `Inactive` means no report for more than 7 days.
+ */
+const STALE_REPORT_MS = 25 * 60 * 60_000;
+
+interface DeviceConcern {
+  /** For the approver, before the decision. */
+  warning: string;
+  /** Why a Pending action is probably waiting for the device. */
+  pending: string;
+}
+
+/** Why the device may not pick the request up soon, from the facts Defender gave at request time; null if none. */
+function deviceConcern(device: DeviceFacts, now: Date, clock: CardClock): DeviceConcern | null {
+  const health = device.healthStatus ?? '';
+  const lastSeenMs = device.lastSeen ? Date.parse(device.lastSeen) : Number.NaN;
+  const report = Number.isFinite(lastSeenMs) ? `last full report ${clock.format(device.lastSeen!)}` : '';
+  const afterReport = report ? `; ${report}` : '';
+  if (health === 'Inactive')
+    return {
+      warning: `Defender lists this device as Inactive (no report for more than 7 days${afterReport}): it is probably offline, and an approved request waits in Defender until it connects.`,
+      pending: `Defender lists it as Inactive${afterReport}`,
+    };
+  if (/ImpairedCommunication|NoSensorData/i.test(health))
+    return {
+      warning: `Defender reports ${health} for this device${afterReport}: live response may wait or fail.`,
+      pending: `Defender reports ${health} for it${afterReport}`,
+    };
+  if (Number.isFinite(lastSeenMs) && now.getTime() - lastSeenMs > STALE_REPORT_MS)
+    return {
+      warning: `Defender's ${report} is more than a day old (devices report about daily): the device may be offline, and an approved request would wait until it connects.`,
+      pending: `it may be offline (Defender's ${report})`,
+    };
+  return null;
 }
 
 type Tone = 'default' | 'subtle' | 'attention' | 'warning' | 'alert' | 'notice';
@@ -502,6 +613,10 @@ function commandView(
     linkNote: '',
     linkNoteColor: 'Default',
     linkNoteSubtle: true,
+    hasFileNote: false,
+    fileNote: '',
+    hasFileHash: false,
+    fileHash: '',
   };
 
   const transcript = command.type === 'RunScript' ? progress.transcript : undefined;
@@ -550,6 +665,12 @@ function commandView(
         : `Link expires ${clock.format(progress.link.expiresAt)}`,
       linkNoteColor: expired ? 'Warning' : 'Default',
       linkNoteSubtle: !expired,
+      hasFileNote: true,
+      fileNote: progress.file
+        ? `${clip(progress.file.name, budget.freeTextChars)} · ${formatByteSize(progress.file.sizeBytes)}`
+        : 'Size and SHA-256 are shown here once the file has been downloaded.',
+      hasFileHash: progress.file !== undefined,
+      fileHash: progress.file ? `SHA-256 ${progress.file.sha256}` : '',
     } satisfies Partial<CommandView>);
   }
   return view;

@@ -9,6 +9,7 @@ import {
   type LiveResponseRequest,
   type Person,
   type RequestState,
+  type ResultFile,
   type ResultLink,
   type TranscriptSummary,
 } from './request.js';
@@ -31,6 +32,7 @@ export type RequestEvent =
       index: number;
       link?: ResultLink;
       transcript?: TranscriptSummary;
+      file?: ResultFile;
       resultError?: string;
     }
   | { type: 'notice'; text: string | undefined };
@@ -185,6 +187,7 @@ export function applyEvent(request: LiveResponseRequest, event: RequestEvent): T
       const next: CommandProgress = { ...current };
       if (event.link) next.link = event.link;
       if (event.transcript) next.transcript = event.transcript;
+      if (event.file) next.file = event.file;
       if (event.resultError) next.resultError = event.resultError;
       else if (event.link) delete next.resultError;
       const progress = request.progress.map((p, i) => (i === event.index ? next : p));

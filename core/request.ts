@@ -75,6 +75,15 @@ export interface ResultLink {
   expiresAt: string;
 }
 
+/** A result file as the bot served or read it, for the card's chain of custody. */
+export interface ResultFile {
+  /** The name downloads carry (Content-Disposition). */
+  name: string;
+  sizeBytes: number;
+  /** Hex SHA-256 of exactly the bytes a download delivers. */
+  sha256: string;
+}
+
 export interface CommandProgress {
   status: CommandProgressStatus;
   errors: string[];
@@ -82,6 +91,8 @@ export interface CommandProgress {
   endedAt?: string;
   link?: ResultLink;
   transcript?: TranscriptSummary;
+  /** Name, size and SHA-256 of the result file, once the bot has read it whole. */
+  file?: ResultFile;
   /** Why the result could not be fetched (shown on the card, retried by "Get fresh link"). */
   resultError?: string;
 }

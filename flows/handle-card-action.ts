@@ -40,6 +40,7 @@ async function view(
   request: LiveResponseRequest,
   viewer: CardViewer,
   deps: ActionDeps,
+  refusal?: string,
 ): Promise<AdaptiveCard> {
   const queuePosition = (await deps.requests.queuePosition(request.id)) ?? undefined;
   return renderRequestCard(request, {
@@ -47,6 +48,7 @@ async function view(
     now: new Date(deps.clock.now()),
     publicBaseUrl: deps.publicBaseUrl,
     ...(queuePosition ? { queuePosition } : {}),
+    ...(refusal ? { refusal } : {}),
   });
 }
 
@@ -76,16 +78,28 @@ export async function handleCardAction(
   }
   const person = await identify(turn, deps);
   const actor = { person, tenantId: turn.tenantId, conversationId: turn.conversationId };
-  const refuse = async (reason: string): Promise<ActionReply> => {
-    await deps.requests.audit(request.id, {
+  const audited = (reason: string) =>
+    deps.requests.audit(request.id, {
       action: 'refused',
       actor: actorOf(person),
       detail: `${verb}: ${reason}`,
     });
-    return { kind: 'message', text: reason };
-  };
   const seen = checkView(request, actor, deps.policy);
-  if (!seen.ok) return refuse(seen.reason);
+  // Someone who may not see the request gets words only, never its card.
+  if (!seen.ok) {
+    await audited(seen.reason);
+    return { kind: 'message', text: seen.reason };
+  }
+  // Everyone in the conversation sees the posted card's buttons (Teams ignores isEnabled; some clients never ask for
+  // a user's own view), so a click the policy refuses answers with the clicker's own view of the card saying why.
+  const refuse = async (reason: string): Promise<ActionReply> => {
+    await audited(reason);
+    const current = (await deps.requests.get(request.id)) ?? request;
+    return {
+      kind: 'card',
+      card: await view(current, viewerOf(current, person, deps), deps, reason),
+    };
+  };
 
   switch (verb) {
     case CARD_VERBS.refresh:
@@ -126,18 +140,7 @@ export async function handleCardAction(
           ...(reason ? { detail: reason } : {}),
         },
       );
-      if (!result.ok) {
-        const current = (await deps.requests.get(request.id)) ?? request;
-        await deps.requests.audit(request.id, {
-          action: 'refused',
-          actor: actorOf(person),
-          detail: `${verb}: ${result.message}`,
-        });
-        return {
-          kind: 'card',
-          card: await view({ ...current, notice: result.message }, viewerOf(current, person, deps), deps),
-        };
-      }
+      if (!result.ok) return refuse(result.message);
       const next = result.request;
       if (next.state === 'Approved') await deps.scheduler.submit(next.id);
       await deps.scheduler.updateCard(next.id, next.version);
@@ -146,7 +149,14 @@ export async function handleCardAction(
 
     case CARD_VERBS.cancel: {
       const outcome = await cancelRequest({ ...turn, from: person }, request.id, deps);
-      if (!outcome.ok) return { kind: 'message', text: outcome.message };
+      if (!outcome.ok) {
+        // cancelRequest audited the refusal; answer with the clicker's own view saying why.
+        const current = (await deps.requests.get(request.id)) ?? request;
+        return {
+          kind: 'card',
+          card: await view(current, viewerOf(current, person, deps), deps, outcome.message),
+        };
+      }
       return {
         kind: 'card',
         card: await view(outcome.request, viewerOf(outcome.request, person, deps), deps),

@@ -173,7 +173,7 @@ async function createRequest(
   if (!request) throw new Error('could not allocate a request id');
 
   const card = renderRequestCard(request, {
-    viewer: 'other',
+    viewer: 'everyone',
     now: new Date(now),
     publicBaseUrl: deps.publicBaseUrl,
   });

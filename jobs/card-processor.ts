@@ -57,8 +57,9 @@ export function createCardProcessor(deps: CardDeps) {
       const request = await requests.get(requestId);
       if (!request?.card) return 'no card yet';
       const queuePosition = (await requests.queuePosition(requestId)) ?? undefined;
+      // The card as everyone sees it: every client shows it as posted, so it must work without a per-user view.
       const card = renderRequestCard(request, {
-        viewer: 'other',
+        viewer: 'everyone',
         now: new Date(clock.now()),
         publicBaseUrl: deps.publicBaseUrl,
         ...(queuePosition ? { queuePosition } : {}),
