@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INetworkModule } from '@azure/msal-node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJwt } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type DefenderSimulator, startDefenderSimulator } from '../simulator/defender-simulator.js';
 import { createOfflineMsalSetup } from '../simulator/offline-msal-setup.js';
 import {
@@ -22,7 +23,6 @@ let sim: DefenderSimulator;
 
 beforeAll(async () => {
   sim = await startDefenderSimulator({
-    accessToken: 'msal-issued-token',
     tokenEndpoint: { clientId: CLIENT, clientSecret: SECRET },
   });
 });
@@ -59,20 +59,25 @@ describe('createStaticTokenProvider', () => {
 });
 
 describe('createMsalTokenProvider', () => {
-  it('gets a token with client credentials for <apiUrl>/.default and serves later calls from its cache', async () => {
+  it('gets a token with client credentials for the Defender audience and serves later calls from its cache', async () => {
     const tokens = provider();
     const [a, b] = await Promise.all([tokens.getToken(), tokens.getToken()]);
-    expect(a).toBe('msal-issued-token');
-    expect(b).toBe('msal-issued-token');
-    await expect(tokens.getToken()).resolves.toBe('msal-issued-token');
+    expect(decodeJwt(a).aud).toBe(API);
+    expect(b).toBe(a);
+    await expect(tokens.getToken()).resolves.toBe(a);
     const calls = tokenCalls();
     expect(calls).toHaveLength(1);
     expect(calls[0]!.path).toBe(`/${TENANT}/oauth2/v2.0/token`);
   });
 
-  it('signs in at the configured authority host (GCC High)', async () => {
+  it('signs in at the configured authority host for the GCC High audience, which that cloud accepts', async () => {
+    const gov = await startDefenderSimulator({
+      audience: 'https://api-gov.securitycenter.microsoft.us',
+      tokenEndpoint: { clientId: CLIENT, clientSecret: SECRET },
+    });
+    onTestFinished(() => gov.close());
     const seen: string[] = [];
-    const setup = createOfflineMsalSetup(sim.url, {
+    const setup = createOfflineMsalSetup(gov.url, {
       tenantId: TENANT,
       authorityHost: 'https://login.microsoftonline.us',
     });
@@ -95,10 +100,65 @@ describe('createMsalTokenProvider', () => {
       ...setup,
       networkClient: spy,
     });
-    await expect(tokens.getToken()).resolves.toBe('msal-issued-token');
+    const token = await tokens.getToken();
+    expect(decodeJwt(token).aud).toBe('https://api-gov.securitycenter.microsoft.us');
     expect(seen.map((url) => url.split('?')[0])).toEqual([
       `https://login.microsoftonline.us/${TENANT}/oauth2/v2.0/token`,
     ]);
+    const response = await fetch(`${gov.url}/api/machines`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it('asks for the commercial audience when calling a regional host, and Defender accepts the token', async () => {
+    const regional = createMsalTokenProvider({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      clientSecret: SECRET,
+      apiUrl: 'https://eu.api.security.microsoft.com',
+      ...createOfflineMsalSetup(sim.url, { tenantId: TENANT }),
+    });
+    const token = await regional.getToken();
+    expect(decodeJwt(token)).toMatchObject({
+      aud: API,
+      roles: expect.arrayContaining(['Machine.LiveResponse']),
+    });
+    const response = await fetch(`${sim.url}/api/machines`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(200);
+  });
+
+  it('uses an explicit scope as given, and a token for the wrong resource gets 403 from Defender', async () => {
+    const wrong = createMsalTokenProvider({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      clientSecret: SECRET,
+      scope: 'https://api.security.microsoft.com/.default',
+      ...createOfflineMsalSetup(sim.url, { tenantId: TENANT }),
+    });
+    const token = await wrong.getToken();
+    expect(decodeJwt(token).aud).toBe('https://api.security.microsoft.com');
+    const response = await fetch(`${sim.url}/api/machines`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(403);
+  });
+
+  it('explains a scope whose resource the tenant does not have, naming DEFENDER_SCOPE', async () => {
+    const error = (await createMsalTokenProvider({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      clientSecret: SECRET,
+      scope: 'https://eu.api.security.microsoft.com/.default',
+      ...createOfflineMsalSetup(sim.url, { tenantId: TENANT }),
+    })
+      .getToken()
+      .catch((e: unknown) => e)) as TokenAcquisitionError;
+    expect(error.code).toBe('AADSTS500011');
+    expect(error.message).toMatch(/check DEFENDER_SCOPE/);
+    expect(error.retryable).toBe(false);
   });
 
   it('explains a wrong secret without repeating it', async () => {
@@ -203,7 +263,7 @@ describe('certificate credentials', () => {
 
   it('signs in with a certificate (a signed client assertion)', async ({ skip }) => {
     if (!pem) skip();
-    await expect(provider({ certificatePem: pem! }).getToken()).resolves.toBe('msal-issued-token');
+    expect(decodeJwt(await provider({ certificatePem: pem! }).getToken()).aud).toBe(API);
   });
 
   it('refuses a PEM without a private key', () => {

@@ -45,8 +45,13 @@ export interface MsalTokenProviderOptions {
   certificatePem?: string;
   /** Sign-in host. Default `https://login.microsoftonline.com`; GCC High / DoD use `https://login.microsoftonline.us`. */
   authorityHost?: string;
-  /** Defender API base URL; the scope is `${apiUrl}/.default`. */
-  apiUrl: string;
+  /**
+   * The token's audience, e.g. `https://api.securitycenter.microsoft.com/.default`. Default: `defenderScopeFor(apiUrl)`.
+   * It is the WindowsDefenderATP resource of the cloud, not the host that is called.
+   */
+  scope?: string;
+  /** Defender API base URL; only used to pick the default scope. */
+  apiUrl?: string;
   /** MSAL's HTTP client, for tests that route sign-in to a local endpoint. */
   networkClient?: INetworkModule;
   /** OpenID metadata and cloud discovery JSON, so MSAL makes no discovery calls (offline tests, locked-down hosts). */
@@ -76,6 +81,39 @@ export function certificateCredential(pem: string): {
   return { thumbprintSha256, privateKey, x5c: certificate };
 }
 
+const COMMERCIAL_SCOPE = 'https://api.securitycenter.microsoft.com/.default';
+
+/**
+ * The scope (token audience) for a Defender API host. Commercial hosts, regional ones included
+ * (`{us,eu,uk,au,swa,ina}.api.security.microsoft.com`), share the WindowsDefenderATP resource
+ * `https://api.securitycenter.microsoft.com` (the OAuth2 section of every API page names that scope, whatever host
+ * it tells callers to use). Microsoft's "Microsoft Defender for Endpoint for US Government customers" page
+ * (learn.microsoft.com/defender-endpoint/gov, section API) gives GCC its API `https://api-gcc.securitycenter.microsoft.us`
+ * (sign-in at login.microsoftonline.com) and GCC High/DoD `https://api-gov.securitycenter.microsoft.us` (sign-in at
+ * login.microsoftonline.us); it names no separate token resource, and public GCC scripts ask for
+ * `https://api-gcc.securitycenter.microsoft.us/.default`. So the stricter reading: each government cloud's API is its own
+ * audience, and a commercial token is refused there. Any other host (a local simulator, a proxy) gets the commercial
+ * scope; set DEFENDER_SCOPE to override.
+ */
+export function defenderScopeFor(apiUrl: string): string {
+  let host = '';
+  try {
+    host = new URL(apiUrl).hostname.toLowerCase();
+  } catch {
+    return COMMERCIAL_SCOPE;
+  }
+  if (host === 'api-gcc.securitycenter.microsoft.us')
+    return 'https://api-gcc.securitycenter.microsoft.us/.default';
+  if (host === 'api-gov.securitycenter.microsoft.us')
+    return 'https://api-gov.securitycenter.microsoft.us/.default';
+  return COMMERCIAL_SCOPE;
+}
+
+/** The audience (`aud` claim) a token asked for with `scope` carries: the resource without `/.default`. */
+export function audienceOfScope(scope: string): string {
+  return scope.replace(/\/\.default$/, '');
+}
+
 /** Entra ID errors worth naming, with what to check. */
 const AADSTS_HINTS: Record<string, string> = {
   AADSTS90002: 'the tenant was not found: check the tenant id (DEFENDER_TENANT_ID)',
@@ -89,8 +127,8 @@ const AADSTS_HINTS: Record<string, string> = {
   AADSTS700027:
     'the certificate was not accepted: check that this certificate is uploaded to the app registration',
   AADSTS500011:
-    'the Defender API was not found in the tenant: check DEFENDER_API_URL and that the app has WindowsDefenderATP permissions with admin consent',
-  AADSTS1002012: 'the scope is not valid: check DEFENDER_API_URL',
+    'the resource in the scope was not found in the tenant: check DEFENDER_SCOPE (commercial and regional hosts use https://api.securitycenter.microsoft.com/.default) and that the app has WindowsDefenderATP permissions with admin consent',
+  AADSTS1002012: 'the scope is not valid: check DEFENDER_SCOPE (it ends in /.default)',
 };
 
 const GENERIC_HINT =
@@ -140,7 +178,7 @@ export function createMsalTokenProvider(options: MsalTokenProviderOptions): Toke
     throw new TokenAcquisitionError('Defender sign-in needs a client secret or a certificate', false);
   }
   const authorityHost = (options.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
-  const scope = `${options.apiUrl.replace(/\/+$/, '')}/.default`;
+  const scope = options.scope || defenderScopeFor(options.apiUrl ?? '');
   const config: Configuration = {
     auth: {
       clientId: options.clientId,

@@ -1,4 +1,5 @@
 import { gunzipSync } from 'node:zlib';
+import { decodeJwt } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MachineAction, ScriptTranscript } from '../defender/types.js';
 import { type DefenderSimulator, startDefenderSimulator } from './defender-simulator.js';
@@ -79,11 +80,19 @@ describe('auth', () => {
     });
     const response = await fetch(`${sim.url}/tenant-1/oauth2/v2.0/token`, { method: 'POST', body: form });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({
-      token_type: 'Bearer',
-      expires_in: 3599,
-      access_token: 'sim-token',
+    const issued = (await response.json()) as {
+      token_type: string;
+      expires_in: number;
+      access_token: string;
+    };
+    expect(issued).toMatchObject({ token_type: 'Bearer', expires_in: 3599 });
+    expect(decodeJwt(issued.access_token)).toMatchObject({
+      aud: 'https://api.securitycenter.microsoft.com',
+      tid: 'tenant-1',
+      appid: 'app',
+      roles: ['Machine.LiveResponse', 'Machine.Read.All', 'Library.Manage', 'Machine.ReadWrite.All'],
     });
+    expect((await api('/api/machines', { token: issued.access_token })).status).toBe(200);
 
     sim.control.setTokenFailure({
       status: 401,
@@ -93,6 +102,134 @@ describe('auth', () => {
     const failed = await fetch(`${sim.url}/tenant-1/oauth2/v2.0/token`, { method: 'POST', body: form });
     expect(failed.status).toBe(401);
     expect(await failed.json()).toMatchObject({ error: 'invalid_client', error_codes: [7000215] });
+  });
+});
+
+describe('token audience and roles', () => {
+  const signIn = async (target: DefenderSimulator, scope: string, clientId = 'app') => {
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: 's',
+      scope,
+    });
+    const response = await fetch(`${target.url}/tenant-1/oauth2/v2.0/token`, { method: 'POST', body: form });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const call = async (target: DefenderSimulator, token: string, path: string, init: RequestInit = {}) => {
+    const response = await fetch(`${target.url}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    });
+    return {
+      status: response.status,
+      json: (await response.json()) as { error?: { code: string; message: string } },
+    };
+  };
+
+  it('issues a token for another known resource, which the API then refuses with 403', async () => {
+    const issued = await signIn(sim, 'https://api.security.microsoft.com/.default');
+    expect(issued.status).toBe(200);
+    const token = String(issued.body.access_token);
+    expect(decodeJwt(token).aud).toBe('https://api.security.microsoft.com');
+    expect(decodeJwt(token).roles).toBeUndefined();
+    const refused = await call(sim, token, '/api/machines');
+    expect(refused.status).toBe(403);
+    expect(refused.json.error).toMatchObject({ code: 'Forbidden' });
+    expect(refused.json.error?.message).toMatch(
+      /scope https:\/\/api\.securitycenter\.microsoft\.com\/\.default/,
+    );
+  });
+
+  it('refuses a scope naming a resource the tenant does not have (a regional host) with AADSTS500011', async () => {
+    const issued = await signIn(sim, 'https://eu.api.security.microsoft.com/.default');
+    expect(issued.status).toBe(400);
+    expect(issued.body).toMatchObject({ error: 'invalid_resource', error_codes: [500011] });
+  });
+
+  it('accepts only its own cloud: a GCC API refuses a commercial token', async () => {
+    const gcc = await startDefenderSimulator({ audience: 'https://api-gcc.securitycenter.microsoft.us' });
+    try {
+      const commercial = await signIn(gcc, 'https://api.securitycenter.microsoft.com/.default');
+      expect((await call(gcc, String(commercial.body.access_token), '/api/machines')).status).toBe(403);
+      const own = await signIn(gcc, 'https://api-gcc.securitycenter.microsoft.us/.default');
+      expect((await call(gcc, String(own.body.access_token), '/api/machines')).status).toBe(200);
+    } finally {
+      await gcc.close();
+    }
+  });
+
+  it('answers 403 naming the permission when a route needs a role the app was not granted', async () => {
+    const partial = await startDefenderSimulator({
+      grantedRoles: ['Machine.Read.All', 'Machine.LiveResponse'],
+    });
+    try {
+      const issued = await signIn(partial, 'https://api.securitycenter.microsoft.com/.default');
+      const token = String(issued.body.access_token);
+      expect(decodeJwt(token).roles).toEqual(['Machine.Read.All', 'Machine.LiveResponse']);
+      expect((await call(partial, token, '/api/machines')).status).toBe(200);
+      const library = await call(partial, token, '/api/libraryfiles');
+      expect(library.status).toBe(403);
+      expect(library.json.error).toMatchObject({
+        code: 'Forbidden',
+        message:
+          'The application does not have any of the required application permissions (Library.Manage) to access the resource.',
+      });
+      partial.control.setGrantedRoles(['Machine.Read.All']);
+      const noLive = await call(partial, 'sim-token', `/api/machines/${DESKTOP}/runliveresponse`, {
+        method: 'POST',
+        body: JSON.stringify({ Commands: [runScript('whoami.ps1')], Comment: 'x' }),
+      });
+      expect(noLive.status).toBe(403);
+      expect(noLive.json.error?.message).toMatch(/\(Machine\.LiveResponse\)/);
+      expect(partial.control.actions()).toHaveLength(0);
+    } finally {
+      await partial.close();
+    }
+  });
+
+  it('refuses a token it did not issue', async () => {
+    const issued = await signIn(sim, 'https://api.securitycenter.microsoft.com/.default');
+    const [header, , signature] = String(issued.body.access_token).split('.');
+    const forged = Buffer.from(
+      JSON.stringify({ aud: 'https://api.securitycenter.microsoft.com', exp: 9e9 }),
+    ).toString('base64url');
+    expect((await call(sim, `${header}.${forged}.${signature}`, '/api/machines')).status).toBe(401);
+  });
+});
+
+describe('OData limits', () => {
+  it("answers 400 with ASP.NET OData's message when $filter has more than 100 nodes", async () => {
+    // 20 `eq` clauses: 20 × 4 + 19 `or` = 99 nodes; a 21st makes 104.
+    const clauses = (n: number) =>
+      Array.from({ length: n }, (_, i) => `computerDnsName eq 'host${i}.contoso.local'`).join(' or ');
+    expect((await api(`/api/machines?$filter=${encodeURIComponent(clauses(20))}`)).status).toBe(404);
+    const refused = await api(`/api/machines?$filter=${encodeURIComponent(clauses(21))}`);
+    expect(refused.status).toBe(400);
+    expect((refused.json as { error: { message: string } }).error.message).toContain(
+      "The node count limit of '100' has been exceeded. To increase the limit, set the 'MaxNodeCount' property on EnableQueryAttribute or ODataValidationSettings.",
+    );
+  });
+
+  it('counts an in (...) list once, whatever its length', async () => {
+    const names = Array.from({ length: 60 }, (_, i) => `'h${i}'`).join(',');
+    expect(
+      (await api(`/api/machines?$filter=${encodeURIComponent(`computerDnsName in (${names})`)}`)).status,
+    ).toBe(404);
+  });
+
+  it('answers 414 to a query string over 2048 characters, before authentication', async () => {
+    // Measured as sent: the URL parser writes `'` as %27 in a query.
+    const urlFor = (length: number) =>
+      new URL(
+        `${sim.url}/api/machines?$filter=${encodeURIComponent(`computerDnsName eq '${'a'.repeat(length)}'`)}`,
+      );
+    const fits = 2048 - (urlFor(0).search.length - 1);
+    expect(urlFor(fits).search.length - 1).toBe(2048);
+    expect((await api(`${urlFor(fits).pathname}${urlFor(fits).search}`)).status).toBe(404);
+    const tooLong = await fetch(urlFor(fits + 1));
+    expect(tooLong.status).toBe(414);
+    expect(await tooLong.text()).toContain('HTTP Error 414. The request URL is too long.');
   });
 });
 

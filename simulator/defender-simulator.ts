@@ -1,7 +1,7 @@
 // An in-process Microsoft Defender for Endpoint API over real HTTP, for tests, the benchmark and the demo:
 // the same routes, status codes, error bodies, limits and quirks the bot meets in a real tenant, on a clock
 // that can run faster than real time, with faults that can be injected on demand.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -9,7 +9,16 @@ import { z } from 'zod';
 import type { LibraryFile, Machine, MachineAction } from '../defender/types.js';
 import type { LastUpdateFields } from './action-progress.js';
 import { type ActiveFault, createFaultInjector, type FaultEffect, type FaultSpec } from './fault-injector.js';
-import { FilterSyntaxError, matchesFilter, parseODataFilter } from './odata-filter.js';
+import {
+  countFilterNodes,
+  FilterSyntaxError,
+  MAX_FILTER_NODES,
+  MAX_QUERY_STRING_LENGTH,
+  matchesFilter,
+  nodeCountExceededMessage,
+  parseODataFilter,
+  QUERY_STRING_TOO_LONG_HTML,
+} from './odata-filter.js';
 import {
   createSeedLibrary,
   createSeedMachines,
@@ -18,6 +27,16 @@ import {
   type SimMachine,
 } from './seed-data.js';
 import { createSimClock } from './sim-clock.js';
+import {
+  acceptedAudiences,
+  COMMERCIAL_DEFENDER_AUDIENCE,
+  DEFENDER_ROLES,
+  issueToken,
+  missingRoles,
+  OTHER_KNOWN_RESOURCES,
+  readIssuedToken,
+  requiredRoles,
+} from './simulated-entra.js';
 import {
   BLOB_CONTAINER_PATH,
   createSimulatedTenant,
@@ -64,6 +83,8 @@ export interface TokenEndpointOptions {
   /** When set, other secrets are refused (AADSTS7000215). Client assertions (certificates) are accepted as is. */
   clientSecret?: string;
   failure?: TokenFailure;
+  /** Other app registrations of the tenant (the bot's own), signing in with their secrets; they hold no Defender roles. */
+  otherApps?: { clientId: string; clientSecret: string }[];
 }
 
 export interface DefenderSimulatorOptions {
@@ -73,8 +94,19 @@ export interface DefenderSimulatorOptions {
   host?: string;
   /** Base URL written into result links; default `http://<host>:<port>`. */
   publicUrl?: string;
-  /** The bearer token every /api call must carry. Default `sim-token`. */
+  /**
+   * A pre-issued bearer token the API accepts as is (DEFENDER_ACCESS_TOKEN), with the configured audience and roles.
+   * Tokens from the token endpoint are JWTs whose signature starts with it, so tests can look for it in logs.
+   * Letters, digits, `-` and `_` only. Default `sim-token`.
+   */
   accessToken?: string;
+  /**
+   * The audience (`aud`) the API accepts: its cloud's WindowsDefenderATP resource. Default
+   * `https://api.securitycenter.microsoft.com` (commercial and regional hosts); GCC and GCC High use their API's URL.
+   */
+  audience?: string;
+  /** Application permissions the app was granted on WindowsDefenderATP (its tokens' `roles`). Default all four. */
+  grantedRoles?: readonly string[];
   /** Simulated ms per real ms (60 = a simulated minute per second). Default 1. */
   speed?: number;
   /** Simulated start time; default now. */
@@ -127,10 +159,14 @@ export interface SimulatorControl {
   advance(simMs: number): void;
   setSpeed(speed: number): void;
   setOnline(machineIdOrName: string, online: boolean): void;
+  /** A live response session opened in the Defender portal on the device (not listed by machineactions), or closed. */
+  setPortalSession(machineIdOrName: string, open: boolean): void;
   /** The next N runliveresponse calls (or all) for a busy device return its active action instead of 400. */
   setMerge(mode: number | 'always' | 'off'): void;
   setInvisibleAfterCreate(simMs: number): void;
   setTokenFailure(failure: TokenFailure | null): void;
+  /** Roles granted from now on (tokens already issued keep theirs; the pre-issued token follows at once). */
+  setGrantedRoles(roles: readonly string[]): void;
   injectFault(spec: FaultSpec): string;
   clearFaults(): void;
   faults(): ActiveFault[];
@@ -212,6 +248,13 @@ export async function startDefenderSimulator(
   options: DefenderSimulatorOptions = {},
 ): Promise<DefenderSimulator> {
   const accessToken = options.accessToken ?? 'sim-token';
+  if (!/^[A-Za-z0-9_-]+$/.test(accessToken)) throw new Error('accessToken must be letters, digits, - and _');
+  const audience = (options.audience ?? COMMERCIAL_DEFENDER_AUDIENCE).replace(/\/+$/, '');
+  const audiences = acceptedAudiences(audience);
+  const knownResources = new Set<string>([...audiences, ...OTHER_KNOWN_RESOURCES]);
+  let grantedRoles: readonly string[] = options.grantedRoles ?? DEFENDER_ROLES;
+  const signingKey = randomBytes(32);
+  const realNow = options.realNow ?? Date.now;
   const host = options.host ?? '127.0.0.1';
   const startTime = typeof options.startTime === 'string' ? Date.parse(options.startTime) : options.startTime;
   const clock = createSimClock({
@@ -287,6 +330,11 @@ export async function startDefenderSimulator(
       }
       try {
         const expr = parseODataFilter(filterText, properties);
+        // ASP.NET OData's FilterQueryValidator counts the parsed tree against MaxNodeCount (100 by default).
+        if (countFilterNodes(expr) > MAX_FILTER_NODES) {
+          sendError(res, 400, 'BadRequest', nodeCountExceededMessage(MAX_FILTER_NODES));
+          return null;
+        }
         result = items.filter((item) => matchesFilter(expr, item as Record<string, unknown>, dateProperties));
       } catch (err) {
         if (!(err instanceof FilterSyntaxError)) throw err;
@@ -412,7 +460,11 @@ export async function startDefenderSimulator(
       return;
     }
     const expected = options.tokenEndpoint;
-    if (typeof form.client_id !== 'string' || (expected?.clientId && form.client_id !== expected.clientId)) {
+    const otherApp = expected?.otherApps?.find((a) => a.clientId === form.client_id);
+    if (
+      typeof form.client_id !== 'string' ||
+      (expected?.clientId && form.client_id !== expected.clientId && !otherApp)
+    ) {
       aadError(
         400,
         'unauthorized_client',
@@ -429,15 +481,47 @@ export async function startDefenderSimulator(
       );
       return;
     }
-    if (!hasAssertion && expected?.clientSecret && form.client_secret !== expected.clientSecret) {
+    const secret = otherApp ? otherApp.clientSecret : expected?.clientSecret;
+    if (!hasAssertion && secret && form.client_secret !== secret) {
       aadError(401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
       return;
     }
-    if (typeof form.scope !== 'string' || !form.scope.endsWith('/.default')) {
+    // Client credentials take exactly one `<resource>/.default` (MSAL may add OpenID scopes, which Entra ignores here).
+    const scopes = typeof form.scope === 'string' ? form.scope.split(' ').filter(Boolean) : [];
+    const resourceScopes = scopes.filter((x) => !['openid', 'profile', 'offline_access'].includes(x));
+    const scope = resourceScopes[0];
+    if (resourceScopes.length !== 1 || !scope?.endsWith('/.default')) {
       aadError(400, 'invalid_scope', 'AADSTS1002012: The provided value for scope is not valid.');
       return;
     }
-    res.json({ token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken });
+    // Entra ID issues a token for whatever resource the tenant knows, with the roles granted on that resource; only
+    // the API receiving it decides whether the audience is its own. An unknown resource is refused here.
+    const resource = scope.slice(0, -'/.default'.length);
+    const tenantId = String((req.params as unknown as Record<string, string>)[0] ?? '');
+    if (!knownResources.has(resource)) {
+      aadError(
+        400,
+        'invalid_resource',
+        `AADSTS500011: The resource principal named ${resource} was not found in the tenant named ${tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+      );
+      return;
+    }
+    const issuedAt = Math.floor(realNow() / 1000);
+    const roles = !otherApp && audiences.includes(resource) ? [...grantedRoles] : [];
+    const token = issueToken(
+      {
+        aud: resource,
+        tid: tenantId,
+        appid: form.client_id,
+        ...(roles.length > 0 ? { roles } : {}),
+        iat: issuedAt,
+        nbf: issuedAt,
+        exp: issuedAt + 3599,
+      },
+      signingKey,
+      accessToken,
+    );
+    res.json({ token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token });
   });
 
   app.get(`${BLOB_CONTAINER_PATH}/:actionId/CustomPlaybookCommandOutput/:blobId`, (req, res) => {
@@ -449,14 +533,44 @@ export async function startDefenderSimulator(
   });
 
   const api = express.Router();
+  // IIS request filtering refuses a query string over `maxQueryString` (2048 bytes by default) before the
+  // application sees it, so no authentication, rate limit or call to the API happens; Defender answers such a
+  // request 414 (issue 9: a 2,171-character device look-up). Measured on the raw request target, as sent.
+  api.use((req, res, next) => {
+    const target = req.originalUrl;
+    const mark = target.indexOf('?');
+    if (mark >= 0 && target.length - mark - 1 > MAX_QUERY_STRING_LENGTH) {
+      res.status(414).type('text/html').send(QUERY_STRING_TOO_LONG_HTML);
+      return;
+    }
+    next();
+  });
   api.use((req, res, next) => {
     const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (!match || match[1] !== accessToken) {
+    const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
+    const claims =
+      bearer === undefined
+        ? null
+        : bearer === accessToken
+          ? { aud: audience, roles: [...grantedRoles] }
+          : readIssuedToken(bearer, signingKey, accessToken, realNow());
+    if (!claims) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       sendError(res, 401, 'Unauthorized', 'Authorization has been denied for this request.');
       return;
     }
+    // A token Entra ID issued for another resource is well formed and signed, so not a 401: Defender refuses it with
+    // 403 (MicrosoftDocs/microsoft-365-docs#9246). The body's wording is the simulator's; it names the audience.
+    if (!audiences.includes(claims.aud)) {
+      sendError(
+        res,
+        403,
+        'Forbidden',
+        `The token's audience '${claims.aud}' is not this API's (${audience}): request the token with scope ${audience}/.default`,
+      );
+      return;
+    }
+    res.locals.roles = claims.roles ?? [];
     next();
   });
   api.use((req, res, next) => {
@@ -477,6 +591,21 @@ export async function startDefenderSimulator(
       taken.retryAt - now,
       `Rate limit of ${taken.limit.limit} calls per ${seconds} seconds exceeded${isRun ? ' for runliveresponse' : ''}`,
     );
+  });
+  // The route's application permission is checked after the gateway's rate limit, as the controller does it. Message
+  // as Defender words it (MicrosoftDocs/microsoft-365-docs#6053).
+  api.use((req, res, next) => {
+    const missing = missingRoles(res.locals.roles as string[], requiredRoles(req.method, req.path));
+    if (missing) {
+      sendError(
+        res,
+        403,
+        'Forbidden',
+        `The application does not have any of the required application permissions (${missing.join(', ')}) to access the resource.`,
+      );
+      return;
+    }
+    next();
   });
   api.use(express.json({ limit: '1mb' }));
 
@@ -552,10 +681,14 @@ export async function startDefenderSimulator(
     advance: (ms) => clock.advance(ms),
     setSpeed: (speed) => clock.setSpeed(speed),
     setOnline: (machine, online) => tenant.setOnline(machine, online),
+    setPortalSession: (machine, open) => tenant.setPortalSession(machine, open),
     setMerge: (mode) => tenant.setMerge(mode),
     setInvisibleAfterCreate: (ms) => tenant.setInvisibleAfterCreate(ms),
     setTokenFailure: (failure) => {
       tokenFailure = failure;
+    },
+    setGrantedRoles: (roles) => {
+      grantedRoles = [...roles];
     },
     injectFault: (spec) => faults.add(spec),
     clearFaults: () => faults.clear(),
@@ -588,6 +721,7 @@ export async function startDefenderSimulator(
       apiLimiter.reset();
       callLog = [];
       tokenFailure = options.tokenEndpoint?.failure ?? null;
+      grantedRoles = options.grantedRoles ?? DEFENDER_ROLES;
     },
   };
 
@@ -661,6 +795,10 @@ export async function startDefenderSimulator(
   });
   sim.post('/machines/:id/online', (req, res) => {
     control.setOnline(req.params.id, z.object({ online: z.boolean() }).parse(req.body).online);
+    res.status(204).end();
+  });
+  sim.post('/machines/:id/portal-session', (req, res) => {
+    control.setPortalSession(req.params.id, z.object({ open: z.boolean() }).parse(req.body).open);
     res.status(204).end();
   });
   sim.post('/merge', (req, res) => {

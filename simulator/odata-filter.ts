@@ -298,3 +298,46 @@ function compareValues(actual: unknown, literal: FilterLiteral, isDate: boolean)
     return actual === literal.value ? 0 : undefined;
   return undefined;
 }
+
+/**
+ * ASP.NET OData's default `MaxNodeCount` (ODataValidationSettings), which Defender's `$filter` validation keeps.
+ * Over it the request answers 400 before any data is read.
+ */
+export const MAX_FILTER_NODES = 100;
+
+/**
+ * Nodes of the parsed tree as ASP.NET OData's FilterQueryValidator counts them: one per node it visits. A comparison
+ * is 4 (the operator, the property access, its range variable and the constant), a function call like
+ * `startswith(p,'x')` 4, `in` 4 with its list counted once whatever its length, `and`/`or`/`not` 1 each plus their
+ * operands. So 14 short names looked up as `(eq or startswith)` pairs count 139 (issue 9's figure).
+ */
+export function countFilterNodes(expr: FilterExpr): number {
+  switch (expr.kind) {
+    case 'and':
+    case 'or':
+      return 1 + countFilterNodes(expr.left) + countFilterNodes(expr.right);
+    case 'not':
+      return 1 + countFilterNodes(expr.operand);
+    case 'compare':
+    case 'function':
+    case 'in':
+      return 4;
+  }
+}
+
+/** The ODataException text of Microsoft.AspNet.OData's validator (SRResources.MaxNodeLimitExceeded), as reported. */
+export function nodeCountExceededMessage(limit: number): string {
+  return `The query specified in the URI is not valid. The node count limit of '${limit}' has been exceeded. To increase the limit, set the 'MaxNodeCount' property on EnableQueryAttribute or ODataValidationSettings.`;
+}
+
+/** IIS request filtering's default `maxQueryString` (requestLimits, in bytes of the raw query string). */
+export const MAX_QUERY_STRING_LENGTH = 2048;
+
+/** What HTTP.sys/IIS send with 414: an HTML page, not Defender's JSON error. */
+export const QUERY_STRING_TOO_LONG_HTML =
+  '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">\r\n' +
+  '<HTML><HEAD><TITLE>Request URL Too Long</TITLE>\r\n' +
+  '<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>\r\n' +
+  '<BODY><h2>Request URL Too Long</h2>\r\n' +
+  '<hr><p>HTTP Error 414. The request URL is too long.</p>\r\n' +
+  '</BODY></HTML>\r\n';

@@ -8,7 +8,7 @@ export const MSAL_APP = {
   tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
   clientId: '11111111-2222-3333-4444-555555555555',
   clientSecret: 'client-secret-9Xq~3b7d51e8c2f4a6',
-  /** The token the simulator issues and expects. */
+  /** Every token the simulator's endpoint issues carries this in its signature: tests look for it in logs. */
   accessToken: 'sim-token-2a8f61c0e4b94d7a',
 } as const;
 
