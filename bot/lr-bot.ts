@@ -66,6 +66,7 @@ export class LrBot extends TeamsActivityHandler {
       if (!isCardVerb(verb) || verb === CARD_VERBS.refresh) return;
       const reply = await handleCardAction(this.turnOf(context), verb, value, this.deps.flows);
       if (reply.kind === 'message') await context.sendActivity(reply.text);
+      else if (reply.refusal) await context.sendActivity(reply.refusal);
       return;
     }
     const text = TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '';

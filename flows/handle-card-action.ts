@@ -15,7 +15,10 @@ import { cancelRequest } from './cancel-request.js';
 import type { ChatTurn } from './chat-turn.js';
 import type { FlowDeps } from './handle-message.js';
 
-export type ActionReply = { kind: 'card'; card: AdaptiveCard } | { kind: 'message'; text: string };
+/** `refusal` on a card reply is the reason in words, for clients that can only post a message (Action.Submit). */
+export type ActionReply =
+  | { kind: 'card'; card: AdaptiveCard; refusal?: string }
+  | { kind: 'message'; text: string };
 
 type ActionDeps = Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock' | 'logger' | 'publicBaseUrl'>;
 
@@ -98,6 +101,7 @@ export async function handleCardAction(
     return {
       kind: 'card',
       card: await view(current, viewerOf(current, person, deps), deps, reason),
+      refusal: reason,
     };
   };
 
@@ -155,6 +159,7 @@ export async function handleCardAction(
         return {
           kind: 'card',
           card: await view(current, viewerOf(current, person, deps), deps, outcome.message),
+          refusal: outcome.message,
         };
       }
       return {

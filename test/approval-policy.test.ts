@@ -74,10 +74,27 @@ async function stateOf(requestId: string): Promise<string | undefined> {
   return doc ? (JSON.parse(doc) as { state: string }).state : undefined;
 }
 
-/** Approve/Reject as this card version offers them; `isEnabled: false` or absent means the viewer cannot use it. */
-function enabledAction(card: AdaptiveCardJson | undefined, title: string): boolean {
+/**
+ * A refused decision: Teams shows the invoke response card to the clicker only, as their own view of the request,
+ * with the reason first and no button they could press again. Returns the reason.
+ */
+function refusedView(result: InvokeResult): string {
+  expect(result.status).toBe(200);
+  expect(result.card).toBeDefined();
+  expect(stack.teams.findAction(result.card, 'Approve')).toBeUndefined();
+  expect(stack.teams.findAction(result.card, 'Reject')).toBeUndefined();
+  return (
+    cardText(result.card)
+      .split('\n')
+      .find((line) => /Only the on-call|another approver/.test(line)) ?? ''
+  );
+}
+
+/** Whether this card version shows a button; no button is ever drawn disabled (Teams ignores isEnabled). */
+function hasAction(card: AdaptiveCardJson | undefined, title: string): boolean {
   const action = stack.teams.findAction(card, title);
-  return action !== undefined && action.isEnabled !== false;
+  if (action) expect(action.isEnabled).toBeUndefined();
+  return action !== undefined;
 }
 
 describe('who may approve', () => {
@@ -85,7 +102,7 @@ describe('who may approve', () => {
     const asked = await ask();
     const attempts = runLiveResponseAttempts(stack);
 
-    const text = refusal(await click(asked, USERS.outsider, 'lr.approve'));
+    const text = refusedView(await click(asked, USERS.outsider, 'lr.approve'));
     expect(text).toContain(`Only the on-call approvers can decide on ${asked.requestId}`);
     expect(text).toContain('Alex Lead');
 
@@ -99,13 +116,14 @@ describe('who may approve', () => {
 
   it('refuses an approval from the requester', async () => {
     const byRequester = await ask(USERS.requester);
-    expect(refusal(await click(byRequester, USERS.requester, 'lr.approve'))).toContain(
-      'Only the on-call approvers',
-    );
+    const requesterView = await click(byRequester, USERS.requester, 'lr.approve');
+    expect(refusedView(requesterView)).toContain('Only the on-call approvers');
+    // The requester's own view keeps the one button they may use.
+    expect(hasAction(requesterView.card, 'Cancel')).toBe(true);
 
     // An approver who asks for live response themselves still needs a second approver.
     const byApprover = await ask(USERS.approver, 'desktop-test2');
-    const text = refusal(await click(byApprover, USERS.approver, 'lr.approve'));
+    const text = refusedView(await click(byApprover, USERS.approver, 'lr.approve'));
     expect(text).toBe(`You asked for ${byApprover.requestId}, so another approver has to decide on it.`);
     expect(await stateOf(byApprover.requestId)).toBe('AwaitingApproval');
     const trail = await auditTrail(stack, byApprover.requestId);
@@ -260,11 +278,26 @@ describe('the approval card', () => {
     expect(card.refresh?.userIds?.slice().sort()).toEqual(
       [USERS.requester.id, USERS.approver.id, USERS.secondApprover.id].sort(),
     );
-    // Everyone else sees who can approve, and no button they could use.
-    expect(enabledAction(card, 'Approve')).toBe(false);
+    // The card as posted works in every client: it carries Approve, Reject and Cancel, none drawn disabled.
+    expect(hasAction(card, 'Approve')).toBe(true);
+    expect(hasAction(card, 'Reject')).toBe(true);
+    expect(hasAction(card, 'Cancel')).toBe(true);
   });
 
-  it('gives approvers a working Approve button, the requester Cancel, and others neither', async () => {
+  it('lets an approver approve from the card as posted, with no per-user view asked for', async () => {
+    const asked = await ask();
+    const result = await client.clickAction({
+      conversation: asked.thread,
+      from: USERS.approver,
+      activity: asked.activity,
+      action: 'Approve',
+    });
+    expect(result.status).toBe(200);
+    expect(cardText(result.card)).toMatch(/Approved by Alex Lead/);
+    await waitForCard(stack, asked.activity.id, /Approved by Alex Lead/);
+  });
+
+  it('gives approvers Approve and Reject, the requester Cancel, and others no buttons in their own views', async () => {
     const asked = await ask();
     const viewOf = async (user: TeamsUser) => {
       const result = await click(asked, user, 'lr.refresh', { automatic: true });
@@ -273,20 +306,20 @@ describe('the approval card', () => {
       return result.card;
     };
     const approver = await viewOf(USERS.approver);
-    expect(enabledAction(approver, 'Approve')).toBe(true);
-    expect(enabledAction(approver, 'Reject')).toBe(true);
+    expect(hasAction(approver, 'Approve')).toBe(true);
+    expect(hasAction(approver, 'Reject')).toBe(true);
 
     const byUpn = await viewOf(USERS.secondApprover);
-    expect(enabledAction(byUpn, 'Approve')).toBe(true);
+    expect(hasAction(byUpn, 'Approve')).toBe(true);
 
     const requester = await viewOf(USERS.requester);
-    expect(enabledAction(requester, 'Approve')).toBe(false);
-    expect(enabledAction(requester, 'Cancel')).toBe(true);
+    expect(hasAction(requester, 'Approve')).toBe(false);
+    expect(hasAction(requester, 'Cancel')).toBe(true);
 
     const outsider = await viewOf(USERS.outsider);
-    expect(enabledAction(outsider, 'Approve')).toBe(false);
-    expect(enabledAction(outsider, 'Reject')).toBe(false);
-    expect(enabledAction(outsider, 'Cancel')).toBe(false);
+    expect(hasAction(outsider, 'Approve')).toBe(false);
+    expect(hasAction(outsider, 'Reject')).toBe(false);
+    expect(hasAction(outsider, 'Cancel')).toBe(false);
     expect(await stateOf(asked.requestId)).toBe('AwaitingApproval');
   });
 });

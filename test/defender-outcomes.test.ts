@@ -50,10 +50,13 @@ async function submitJobState(requestId: string): Promise<string> {
 }
 
 describe('outcomes on the card', () => {
-  it('shows a script that exits 1 with a failure badge and its errors', async () => {
+  it("headlines a script that exits 1 as failed, with Defender's Succeeded state and the errors still shown", async () => {
     const request = await askAndApprove(stack, client, 'run fail.ps1 on desktop-test');
     const card = await waitForFinalCard(stack, request.activity.id, /Succeeded/, (t) => /Exit code/.test(t));
     const text = cardText(card);
+    expect(styleAround(card, 'Script failed (exit code 1)')).toBe('attention');
+    expect(styleAround(card, 'Succeeded')).toBeUndefined();
+    expect(text).toContain("Defender's action state: Succeeded");
     expect(text).toContain('Exit code 1');
     expect(styleAround(card, 'Exit code 1')).toBe('attention');
     expect(text).toMatch(/Access to the path 'C:\\Windows\\System32\\config\\SAM' is denied/);
