@@ -73,6 +73,34 @@ describe('readConfig', () => {
     );
   });
 
+  it('asks for the Defender token of the cloud, not of the host: regional hosts share the commercial audience', () => {
+    const scopeOf = (url: string) => readConfig({ ...minimal, DEFENDER_API_URL: url }).defender.scope;
+    for (const host of [
+      'api.securitycenter.microsoft.com',
+      'api.security.microsoft.com',
+      'eu.api.security.microsoft.com',
+    ])
+      expect(scopeOf(`https://${host}`)).toBe('https://api.securitycenter.microsoft.com/.default');
+    expect(scopeOf('https://api-gcc.securitycenter.microsoft.us')).toBe(
+      'https://api-gcc.securitycenter.microsoft.us/.default',
+    );
+    expect(scopeOf('https://api-gov.securitycenter.microsoft.us')).toBe(
+      'https://api-gov.securitycenter.microsoft.us/.default',
+    );
+    const custom = 'https://securitycenter.onmicrosoft.com/windowsatpservice/.default';
+    expect(readConfig({ ...minimal, DEFENDER_SCOPE: custom }).defender.scope).toBe(custom);
+    expect(
+      problemsOf({ ...minimal, DEFENDER_SCOPE: 'https://api.securitycenter.microsoft.com' }).join(),
+    ).toMatch(/DEFENDER_SCOPE must be a resource followed by \/\.default/);
+  });
+
+  it('keeps DEFENDER_MAX_SESSIONS within the documented session limit', () => {
+    expect(readConfig({ ...minimal, DEFENDER_MAX_SESSIONS: '50' }).defender.maxSessions).toBe(50);
+    expect(problemsOf({ ...minimal, DEFENDER_MAX_SESSIONS: '51' }).join()).toMatch(
+      /DEFENDER_MAX_SESSIONS must be a whole number from 1 to 50/,
+    );
+  });
+
   it('requires a password when an app id is set', () => {
     expect(problemsOf({ ...minimal, MicrosoftAppId: '00000000-0000-0000-0000-000000000001' }).join()).toMatch(
       /MicrosoftAppPassword is required/,

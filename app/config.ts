@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDuration, parseRates, type Rate } from '../core/durations.js';
+import { defenderScopeFor } from '../defender/token-provider.js';
 
 export interface Config {
   port: number;
@@ -16,6 +17,8 @@ export interface Config {
   redis: { url: string; prefix: string };
   defender: {
     apiUrl: string;
+    /** Token scope (`DEFENDER_SCOPE`): the cloud's WindowsDefenderATP resource + `/.default`. Default derived from apiUrl. */
+    scope: string;
     auth:
       | { kind: 'token'; accessToken: string }
       | { kind: 'secret'; tenantId: string; clientId: string; clientSecret: string; authorityHost: string }
@@ -58,6 +61,8 @@ export const SETTINGS = {
     default: 'https://api.securitycenter.microsoft.com',
     example: 'https://api.security.microsoft.com',
   },
+  // Empty = the cloud's own resource for DEFENDER_API_URL (defenderScopeFor): regional hosts share the commercial one.
+  DEFENDER_SCOPE: { default: '', example: 'https://api.securitycenter.microsoft.com/.default' },
   DEFENDER_TENANT_ID: { default: '', example: '72f988bf-86f1-41af-91ab-2d7cd011db47' },
   DEFENDER_CLIENT_ID: { default: '', example: '11111111-2222-3333-4444-555555555555' },
   DEFENDER_CLIENT_SECRET: { default: '', example: '<client secret>' },
@@ -156,6 +161,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const apiUrl = url('DEFENDER_API_URL', ['https:', 'http:']);
   if (apiUrl.startsWith('http:') && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(apiUrl))
     bad('DEFENDER_API_URL', 'must use https (plain http is only for a local simulator)');
+  const scope = get('DEFENDER_SCOPE') || defenderScopeFor(apiUrl);
+  if (!/^(https:\/\/[^\s/?#]+(\/[^\s?#]*)?|[0-9a-f-]{36})\/\.default$/i.test(scope))
+    bad('DEFENDER_SCOPE', `must be a resource followed by /.default (got "${scope}")`);
 
   const accessToken = get('DEFENDER_ACCESS_TOKEN');
   const tenantId = get('DEFENDER_TENANT_ID');
@@ -223,10 +231,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: { url: redisUrl, prefix: redisPrefix },
     defender: {
       apiUrl,
+      scope,
       auth,
       runRate: runRates[0] ?? { count: 10, durationMs: 60_000 },
       apiRates: rates('DEFENDER_API_RATE'),
-      maxSessions: integer('DEFENDER_MAX_SESSIONS', 1, 1000),
+      // runliveresponse's Limitations: 25 concurrently running sessions on the older page, 50 on the current one. The
+      // default keeps the stricter 25; 50 is accepted for a tenant known to run the current limit, more never is.
+      maxSessions: integer('DEFENDER_MAX_SESSIONS', 1, 50),
       timeoutMs: duration('DEFENDER_TIMEOUT'),
     },
     approval: {
@@ -253,6 +264,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     redis: config.redis.url.replace(/\/\/[^@/]*@/, '//***@'),
     redisPrefix: config.redis.prefix,
     defenderApiUrl: config.defender.apiUrl,
+    defenderScope: config.defender.scope,
     defenderAuth: config.defender.auth.kind,
     runRate: config.defender.runRate,
     apiRates: config.defender.apiRates,

@@ -76,9 +76,9 @@ function tokenProviderOf(config: Config): TokenProvider {
     case 'token':
       return createStaticTokenProvider(auth.accessToken);
     case 'secret':
-      return createMsalTokenProvider({ ...auth, apiUrl: config.defender.apiUrl });
+      return createMsalTokenProvider({ ...auth, scope: config.defender.scope });
     case 'certificate':
-      return createMsalTokenProvider({ ...auth, apiUrl: config.defender.apiUrl });
+      return createMsalTokenProvider({ ...auth, scope: config.defender.scope });
   }
 }
 
