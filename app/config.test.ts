@@ -111,4 +111,149 @@ describe('readConfig', () => {
     const config = readConfig({ ...minimal, APPROVERS: 'Alex.Lead@Contoso.com' });
     expect(config.approval.approvers).toEqual(['alex.lead@contoso.com']);
   });
+
+  it('accepts a registered bot with a secret, its tenant and an https public address', () => {
+    const config = readConfig(registered);
+    expect(config.bot).toMatchObject({ appId: APP_ID, appType: 'SingleTenant', appTenantId: TENANT });
+    expect(config.publicBaseUrl).toBe('https://lrbot.contoso.com');
+  });
+});
+
+const APP_ID = '8f2c1d4e-6a3b-4c5d-9e7f-0a1b2c3d4e5f';
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const registered = {
+  ...minimal,
+  MicrosoftAppId: APP_ID,
+  MicrosoftAppPassword: 'bot-secret',
+  MicrosoftAppTenantId: TENANT,
+  PUBLIC_BASE_URL: 'https://lrbot.contoso.com',
+};
+
+describe('bot registration', () => {
+  it('defaults to SingleTenant', () => {
+    expect(readConfig(minimal).bot.appType).toBe('SingleTenant');
+    const { MicrosoftAppType: _unset, ...env } = { ...registered, MicrosoftAppType: undefined };
+    expect(readConfig(env).bot.appType).toBe('SingleTenant');
+  });
+
+  it('requires the tenant id whenever an app id is set, whatever the app type', () => {
+    for (const appType of ['SingleTenant', 'MultiTenant', 'UserAssignedMSI']) {
+      const problems = problemsOf({
+        ...registered,
+        MicrosoftAppType: appType,
+        MicrosoftAppTenantId: '',
+        ALLOWED_TENANT_IDS: TENANT,
+        ...(appType === 'UserAssignedMSI' ? { MicrosoftAppPassword: '' } : {}),
+      });
+      expect(problems.join('\n'), appType).toMatch(
+        /MicrosoftAppTenantId is required \(a GUID\) when MicrosoftAppId is set/,
+      );
+    }
+  });
+
+  it('takes a user-assigned managed identity with its tenant and no password', () => {
+    const config = readConfig({
+      ...registered,
+      MicrosoftAppType: 'UserAssignedMSI',
+      MicrosoftAppPassword: '',
+    });
+    expect(config.bot.appType).toBe('UserAssignedMSI');
+    expect(problemsOf({ ...registered, MicrosoftAppType: 'UserAssignedMSI' }).join()).toMatch(
+      /MicrosoftAppPassword must be empty with MicrosoftAppType=UserAssignedMSI/,
+    );
+  });
+
+  it('refuses MultiTenant without ALLOWED_TENANT_IDS, naming AADSTS700016 and the 31 July 2025 change', () => {
+    const problem = problemsOf({ ...registered, MicrosoftAppType: 'MultiTenant' }).join('\n');
+    expect(problem).toMatch(/^MicrosoftAppType is MultiTenant but ALLOWED_TENANT_IDS is empty/);
+    expect(problem).toContain('AADSTS700016');
+    expect(problem).toContain('31 July 2025');
+    expect(problem).toContain('MicrosoftAppType=SingleTenant');
+  });
+
+  it('keeps MultiTenant for an older registration when the tenants are listed', () => {
+    const config = readConfig({ ...registered, MicrosoftAppType: 'MultiTenant', ALLOWED_TENANT_IDS: TENANT });
+    expect(config.bot.appType).toBe('MultiTenant');
+    expect(config.allowedTenantIds).toEqual([TENANT]);
+  });
+
+  it('needs no tenant, password or public address in anonymous mode', () => {
+    expect(readConfig(minimal).bot).toMatchObject({ appId: '', appTenantId: '' });
+  });
+});
+
+describe('public address', () => {
+  it('is required, and must be https, once an app id is set', () => {
+    expect(problemsOf({ ...registered, PUBLIC_BASE_URL: '' }).join()).toMatch(
+      /PUBLIC_BASE_URL is required when MicrosoftAppId is set/,
+    );
+    expect(problemsOf({ ...registered, PUBLIC_BASE_URL: 'http://lrbot.contoso.com' }).join()).toMatch(
+      /PUBLIC_BASE_URL must be https when MicrosoftAppId is set/,
+    );
+  });
+
+  it('defaults to localhost for local use', () => {
+    expect(readConfig(minimal).publicBaseUrl).toBe('http://localhost:3978');
+  });
+});
+
+describe('listening address', () => {
+  it('is loopback without an app id, and a HOST elsewhere is refused', () => {
+    expect(readConfig(minimal).host).toBe('127.0.0.1');
+    expect(readConfig({ ...minimal, HOST: '::1' }).host).toBe('127.0.0.1');
+    expect(problemsOf({ ...minimal, HOST: '0.0.0.0' }).join()).toMatch(
+      /HOST cannot be "0.0.0.0" without MicrosoftAppId: anonymous mode .* loopback only/,
+    );
+  });
+
+  it('is every interface with an app id, or HOST', () => {
+    expect(readConfig(registered).host).toBe('0.0.0.0');
+    expect(readConfig({ ...registered, HOST: '10.1.2.3' }).host).toBe('10.1.2.3');
+  });
+});
+
+describe('Bot Framework cloud', () => {
+  it('uses the public Bot Framework by default', () => {
+    const { cloud, channel } = readConfig(registered).bot;
+    expect(cloud).toBe('public');
+    expect(channel.ToBotFromChannelTokenIssuer).toBe('https://api.botframework.com');
+    expect(channel.ToBotFromChannelOpenIdMetadataUrl).toBe(
+      'https://login.botframework.com/v1/.well-known/openidconfiguration',
+    );
+  });
+
+  it('gives GCC High (usgov) the botframework.azure.us channel settings', () => {
+    const { channel } = readConfig({ ...registered, BOT_CLOUD: 'usgov' }).bot;
+    expect(channel).toEqual({
+      ChannelService: 'https://botframework.azure.us',
+      OAuthUrl: 'https://tokengcch.botframework.azure.us/',
+      ToChannelFromBotLoginUrl: 'https://login.microsoftonline.us/MicrosoftServices.onmicrosoft.us',
+      ToChannelFromBotOAuthScope: 'https://api.botframework.us',
+      ToBotFromChannelTokenIssuer: 'https://api.botframework.us',
+      ToBotFromChannelOpenIdMetadataUrl:
+        'https://login.botframework.azure.us/v1/.well-known/openidconfiguration',
+      ToBotFromEmulatorOpenIdMetadataUrl:
+        'https://login.microsoftonline.us/cab8a31a-1906-4287-a0d8-4eef66b95f6e/v2.0/.well-known/openid-configuration',
+      CallerId: 'urn:botframework:azureusgov',
+    });
+  });
+
+  it('gives DoD its own token service and lets one endpoint be overridden', () => {
+    const dod = readConfig({ ...registered, BOT_CLOUD: 'usgovdod' }).bot.channel;
+    expect(dod.OAuthUrl).toBe('https://apiDoD.botframework.azure.us');
+    expect(dod.ChannelService).toBe('https://botframework.azure.us');
+    const overridden = readConfig({
+      ...registered,
+      BOT_CLOUD: 'usgov',
+      ToBotFromChannelOpenIdMetadataUrl: 'https://keys.example.us/openid',
+    }).bot.channel;
+    expect(overridden.ToBotFromChannelOpenIdMetadataUrl).toBe('https://keys.example.us/openid');
+    expect(overridden.ToBotFromChannelTokenIssuer).toBe('https://api.botframework.us');
+  });
+
+  it('names an unknown cloud', () => {
+    expect(problemsOf({ ...minimal, BOT_CLOUD: 'gcchigh' }).join()).toMatch(
+      /BOT_CLOUD must be public, usgov, usgovdod/,
+    );
+  });
 });

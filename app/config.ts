@@ -3,16 +3,93 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDuration, parseRates, type Rate } from '../core/durations.js';
 import { defenderScopeFor } from '../defender/token-provider.js';
+import { OPS_SETTINGS, type OpsConfig, readOpsConfig } from './ops-config.js';
+
+/** Bot Framework clouds with built-in channel settings. */
+export const BOT_CLOUDS = ['public', 'usgov', 'usgovdod'] as const;
+export type BotCloud = (typeof BOT_CLOUDS)[number];
+
+/** The Bot Framework channel endpoints, named as botbuilder's ConfigurationBotFrameworkAuthentication options. */
+export interface BotChannelSettings {
+  ChannelService: string;
+  /** Bot Framework token service (user sign-in); the bot does not use it today, but botbuilder wants it per cloud. */
+  OAuthUrl: string;
+  /** Where the bot signs in to call the channel (its tenant replaces the default one for SingleTenant bots). */
+  ToChannelFromBotLoginUrl: string;
+  /** Audience of the bot's token for the channel. */
+  ToChannelFromBotOAuthScope: string;
+  /** Issuer of the channel's tokens the bot accepts. */
+  ToBotFromChannelTokenIssuer: string;
+  /** Keys that sign the channel's tokens. */
+  ToBotFromChannelOpenIdMetadataUrl: string;
+  ToBotFromEmulatorOpenIdMetadataUrl: string;
+  /** Stamped on incoming activities as `callerId`. */
+  CallerId: string;
+}
+
+/**
+ * Per cloud. Public: botframework-connector 4.23's AuthenticationConstants (what botbuilder uses when nothing is
+ * set). US Government: Microsoft's "Configure Bot Framework bots for US Government customers"
+ * (learn.microsoft.com/azure/bot-service/how-to-deploy-gov-cloud-high), GCC High and DoD sections; GCC (moderate)
+ * tenants use the public cloud's Bot Framework.
+ */
+export const BOT_CHANNEL_PRESETS: Record<BotCloud, BotChannelSettings> = {
+  public: {
+    ChannelService: '',
+    OAuthUrl: 'https://api.botframework.com',
+    ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com',
+    ToChannelFromBotOAuthScope: 'https://api.botframework.com',
+    ToBotFromChannelTokenIssuer: 'https://api.botframework.com',
+    ToBotFromChannelOpenIdMetadataUrl: 'https://login.botframework.com/v1/.well-known/openidconfiguration',
+    ToBotFromEmulatorOpenIdMetadataUrl:
+      'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration',
+    CallerId: 'urn:botframework:azure',
+  },
+  usgov: {
+    ChannelService: 'https://botframework.azure.us',
+    OAuthUrl: 'https://tokengcch.botframework.azure.us/',
+    ToChannelFromBotLoginUrl: 'https://login.microsoftonline.us/MicrosoftServices.onmicrosoft.us',
+    ToChannelFromBotOAuthScope: 'https://api.botframework.us',
+    ToBotFromChannelTokenIssuer: 'https://api.botframework.us',
+    ToBotFromChannelOpenIdMetadataUrl:
+      'https://login.botframework.azure.us/v1/.well-known/openidconfiguration',
+    ToBotFromEmulatorOpenIdMetadataUrl:
+      'https://login.microsoftonline.us/cab8a31a-1906-4287-a0d8-4eef66b95f6e/v2.0/.well-known/openid-configuration',
+    CallerId: 'urn:botframework:azureusgov',
+  },
+  usgovdod: {
+    ChannelService: 'https://botframework.azure.us',
+    OAuthUrl: 'https://apiDoD.botframework.azure.us',
+    ToChannelFromBotLoginUrl: 'https://login.microsoftonline.us/MicrosoftServices.onmicrosoft.us',
+    ToChannelFromBotOAuthScope: 'https://api.botframework.us',
+    ToBotFromChannelTokenIssuer: 'https://api.botframework.us',
+    ToBotFromChannelOpenIdMetadataUrl:
+      'https://login.botframework.azure.us/v1/.well-known/openidconfiguration',
+    ToBotFromEmulatorOpenIdMetadataUrl:
+      'https://login.microsoftonline.us/cab8a31a-1906-4287-a0d8-4eef66b95f6e/v2.0/.well-known/openid-configuration',
+    CallerId: 'urn:botframework:azureusgov',
+  },
+};
 
 export interface Config {
   port: number;
-  /** Base URL users' browsers reach the bot on (download links). */
+  /**
+   * Address the HTTP server binds. Without an app id always loopback (anonymous mode processes unsigned activities,
+   * so only this machine may send them); with one `HOST`, default all interfaces.
+   */
+  host: string;
+  /** Base URL users' browsers reach the bot on (download links, the manifest's pages). https once an app id is set. */
   publicBaseUrl: string;
   bot: {
     appId: string;
     appPassword: string;
+    /** Default SingleTenant: Microsoft creates no new multi-tenant bots since 31 July 2025. */
     appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
     appTenantId: string;
+    /** `BOT_CLOUD`, default `public`. */
+    cloud: BotCloud;
+    /** That cloud's channel endpoints with any individual overrides. */
+    channel: BotChannelSettings;
   };
   redis: { url: string; prefix: string };
   defender: {
@@ -44,17 +121,50 @@ export interface Config {
   /** Card operations per conversation thread (Teams counts sends and updates). */
   teamsThreadRates: Rate[];
   jobLockMs: number;
+  /** The Teams tab: single sign-on and evidence downloads. */
+  tab: {
+    /** Entra app (client) id the tab's SSO tokens are issued for; empty = no SSO, the tab API answers 503. Default MicrosoftAppId. */
+    ssoAppId: string;
+    /** Where Entra ID signs people in (issuer and signing keys come from here). Default https://login.microsoftonline.com. */
+    authorityHost: string;
+    /** `sso`: download buttons open the tab, files need sign-in (default once SSO is configured); `bearer`: the link itself is the key. */
+    downloadMode: 'sso' | 'bearer';
+    /** Teams app id (the manifest's `id`) for deep links into the tab. Default MicrosoftAppId. */
+    teamsAppId: string;
+  };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Shutdown, metrics, queue dashboard and audit sink (see ops-config.ts for each default). */
+  ops: OpsConfig;
 }
 
 /** Every setting with its default and an example: the single place defaults live. */
 export const SETTINGS = {
   PORT: { default: '3978', example: '3978' },
+  HOST: { default: '', example: '0.0.0.0' },
   PUBLIC_BASE_URL: { default: '', example: 'https://lrbot.contoso.com' },
   MicrosoftAppId: { default: '', example: '00000000-0000-0000-0000-000000000000' },
   MicrosoftAppPassword: { default: '', example: '<client secret of the bot registration>' },
-  MicrosoftAppType: { default: 'MultiTenant', example: 'SingleTenant' },
+  MicrosoftAppType: { default: 'SingleTenant', example: 'SingleTenant' },
   MicrosoftAppTenantId: { default: '', example: '72f988bf-86f1-41af-91ab-2d7cd011db47' },
+  BOT_CLOUD: { default: 'public', example: 'usgov' },
+  // Each overrides one endpoint of BOT_CLOUD's preset (names as in Microsoft's Bot Framework docs).
+  ChannelService: { default: '', example: 'https://botframework.azure.us' },
+  OAuthUrl: { default: '', example: 'https://tokengcch.botframework.azure.us/' },
+  ToChannelFromBotLoginUrl: {
+    default: '',
+    example: 'https://login.microsoftonline.us/MicrosoftServices.onmicrosoft.us',
+  },
+  ToChannelFromBotOAuthScope: { default: '', example: 'https://api.botframework.us' },
+  ToBotFromChannelTokenIssuer: { default: '', example: 'https://api.botframework.us' },
+  ToBotFromChannelOpenIdMetadataUrl: {
+    default: '',
+    example: 'https://login.botframework.azure.us/v1/.well-known/openidconfiguration',
+  },
+  ToBotFromEmulatorOpenIdMetadataUrl: {
+    default: '',
+    example:
+      'https://login.microsoftonline.us/cab8a31a-1906-4287-a0d8-4eef66b95f6e/v2.0/.well-known/openid-configuration',
+  },
   REDIS_URL: { default: 'redis://127.0.0.1:6379', example: 'redis://127.0.0.1:6379/0' },
   REDIS_PREFIX: { default: 'lr', example: 'lr' },
   DEFENDER_API_URL: {
@@ -84,6 +194,14 @@ export const SETTINGS = {
   TEAMS_THREAD_RATE: { default: '3/1s,50/30s', example: '3/1s,50/30s' },
   JOB_LOCK_DURATION: { default: '30s', example: '30s' },
   LOG_LEVEL: { default: 'info', example: 'info' },
+  ...OPS_SETTINGS,
+  TAB_SSO_APP_ID: { default: '', example: '00000000-0000-0000-0000-000000000000' },
+  TAB_SSO_AUTHORITY_HOST: {
+    default: 'https://login.microsoftonline.com',
+    example: 'https://login.microsoftonline.us',
+  },
+  DOWNLOAD_MODE: { default: '', example: 'sso' },
+  TEAMS_APP_ID: { default: '', example: '00000000-0000-0000-0000-000000000000' },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -146,13 +264,55 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const appType = get('MicrosoftAppType');
   if (!['MultiTenant', 'SingleTenant', 'UserAssignedMSI'].includes(appType))
-    bad('MicrosoftAppType', 'must be MultiTenant, SingleTenant or UserAssignedMSI');
+    bad('MicrosoftAppType', 'must be SingleTenant, UserAssignedMSI or MultiTenant');
   const appId = get('MicrosoftAppId');
+  const appTenantId = get('MicrosoftAppTenantId');
   if (appId && !GUID.test(appId)) bad('MicrosoftAppId', 'must be the bot registration GUID');
   if (appId && appType !== 'UserAssignedMSI' && !get('MicrosoftAppPassword'))
     bad('MicrosoftAppPassword', 'is required when MicrosoftAppId is set');
-  if (appType === 'SingleTenant' && !get('MicrosoftAppTenantId'))
-    bad('MicrosoftAppTenantId', 'is required when MicrosoftAppType=SingleTenant');
+  // botbuilder refuses a managed identity with a password at start-up, and one without its tenant too.
+  if (appId && appType === 'UserAssignedMSI' && get('MicrosoftAppPassword'))
+    bad(
+      'MicrosoftAppPassword',
+      'must be empty with MicrosoftAppType=UserAssignedMSI (the managed identity signs in)',
+    );
+  if (appId && !GUID.test(appTenantId))
+    bad(
+      'MicrosoftAppTenantId',
+      `is required (a GUID) when MicrosoftAppId is set, whatever the MicrosoftAppType: the bot registration's tenant`,
+    );
+  if (appId && appType === 'MultiTenant' && list('ALLOWED_TENANT_IDS').length === 0)
+    bad(
+      'MicrosoftAppType',
+      'is MultiTenant but ALLOWED_TENANT_IDS is empty: any tenant could then read device names through the bot. ' +
+        'Microsoft creates no new multi-tenant bots since 31 July 2025 (a newer registration fails every reply with AADSTS700016): ' +
+        'use MicrosoftAppType=SingleTenant with MicrosoftAppTenantId, or keep MultiTenant for an older registration and list the tenants in ALLOWED_TENANT_IDS',
+    );
+
+  const cloudName = get('BOT_CLOUD').toLowerCase();
+  const isCloud = (value: string): value is BotCloud => (BOT_CLOUDS as readonly string[]).includes(value);
+  if (!isCloud(cloudName))
+    bad('BOT_CLOUD', `must be ${BOT_CLOUDS.join(', ')} (public also serves GCC; usgov is GCC High)`);
+  const cloud: BotCloud = isCloud(cloudName) ? cloudName : 'public';
+  const channel = { ...BOT_CHANNEL_PRESETS[cloud] };
+  for (const name of [
+    'ChannelService',
+    'OAuthUrl',
+    'ToChannelFromBotLoginUrl',
+    'ToChannelFromBotOAuthScope',
+    'ToBotFromChannelTokenIssuer',
+    'ToBotFromChannelOpenIdMetadataUrl',
+    'ToBotFromEmulatorOpenIdMetadataUrl',
+  ] as const)
+    if (get(name)) channel[name] = url(name, ['https:', 'http:']);
+
+  const host = get('HOST');
+  const loopback = ['127.0.0.1', '::1', 'localhost'];
+  if (!appId && host && !loopback.includes(host))
+    bad(
+      'HOST',
+      `cannot be "${host}" without MicrosoftAppId: anonymous mode processes unsigned activities, so it listens on loopback only. Set MicrosoftAppId (and its credentials) to listen on the network`,
+    );
 
   const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
   const redisPrefix = get('REDIS_PREFIX');
@@ -211,22 +371,46 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const id of allowedTenantIds)
     if (!GUID.test(id)) bad('ALLOWED_TENANT_IDS', `has "${id}", which is not a tenant id (GUID)`);
 
+  const ssoAppId = get('TAB_SSO_APP_ID') || appId;
+  if (ssoAppId && !GUID.test(ssoAppId)) bad('TAB_SSO_APP_ID', 'must be the Entra app (client) id, a GUID');
+  const ssoAuthority = url('TAB_SSO_AUTHORITY_HOST', ['https:', 'http:']);
+  if (ssoAuthority.startsWith('http:') && !/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(ssoAuthority))
+    bad('TAB_SSO_AUTHORITY_HOST', 'must use https (plain http is only for the local Entra simulator)');
+  const downloadMode = get('DOWNLOAD_MODE') || (ssoAppId ? 'sso' : 'bearer');
+  if (downloadMode !== 'sso' && downloadMode !== 'bearer') bad('DOWNLOAD_MODE', 'must be sso or bearer');
+  if (downloadMode === 'sso' && !ssoAppId)
+    bad('DOWNLOAD_MODE', 'sso needs TAB_SSO_APP_ID (or MicrosoftAppId) for sign-in');
+
   const logLevel = get('LOG_LEVEL');
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
   const isLevel = (value: string): value is Config['logLevel'] =>
     (levels as readonly string[]).includes(value);
   if (!isLevel(logLevel)) bad('LOG_LEVEL', `must be one of ${levels.join(', ')}`);
 
+  // Teams users open download links and the manifest's pages from their own machines: with a registered bot a
+  // localhost default would point them at their own computer.
+  if (appId && !get('PUBLIC_BASE_URL'))
+    bad(
+      'PUBLIC_BASE_URL',
+      'is required when MicrosoftAppId is set: the https address Teams users reach the bot on',
+    );
+  const publicBaseUrl = get('PUBLIC_BASE_URL')
+    ? url('PUBLIC_BASE_URL', ['https:', 'http:'])
+    : `http://localhost:${Number.isInteger(port) ? port : 3978}`;
+  if (appId && publicBaseUrl.startsWith('http:'))
+    bad('PUBLIC_BASE_URL', `must be https when MicrosoftAppId is set (got "${publicBaseUrl}")`);
+
   const config: Config = {
     port,
-    publicBaseUrl: get('PUBLIC_BASE_URL')
-      ? url('PUBLIC_BASE_URL', ['https:', 'http:'])
-      : `http://localhost:${Number.isInteger(port) ? port : 3978}`,
+    host: appId ? host || '0.0.0.0' : '127.0.0.1',
+    publicBaseUrl,
     bot: {
       appId,
       appPassword: get('MicrosoftAppPassword'),
       appType: appType as Config['bot']['appType'],
-      appTenantId: get('MicrosoftAppTenantId'),
+      appTenantId,
+      cloud,
+      channel,
     },
     redis: { url: redisUrl, prefix: redisPrefix },
     defender: {
@@ -249,7 +433,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pollIntervalMs: duration('POLL_INTERVAL'),
     teamsThreadRates: rates('TEAMS_THREAD_RATE'),
     jobLockMs: duration('JOB_LOCK_DURATION'),
+    tab: {
+      ssoAppId: ssoAppId.toLowerCase(),
+      authorityHost: ssoAuthority,
+      downloadMode: downloadMode === 'sso' ? 'sso' : 'bearer',
+      teamsAppId: get('TEAMS_APP_ID') || appId || ssoAppId,
+    },
     logLevel: isLevel(logLevel) ? logLevel : 'info',
+    ops: readOpsConfig(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -259,8 +450,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export function describeConfig(config: Config): Record<string, unknown> {
   return {
     port: config.port,
+    host: config.host,
     publicBaseUrl: config.publicBaseUrl,
     botAppId: config.bot.appId || '(anonymous, local only)',
+    botAppType: config.bot.appId ? config.bot.appType : undefined,
+    botCloud: config.bot.cloud,
     redis: config.redis.url.replace(/\/\/[^@/]*@/, '//***@'),
     redisPrefix: config.redis.prefix,
     defenderApiUrl: config.defender.apiUrl,

@@ -1,11 +1,17 @@
 // The composition root: builds every dependency once from Config and starts the HTTP server and/or the workers.
 import type { Server } from 'node:http';
-import { CloudAdapter, type TurnContext } from 'botbuilder';
+import {
+  CloudAdapter,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+  type TurnContext,
+} from 'botbuilder';
 import { Redis } from 'ioredis';
+import type { Request } from 'express';
 import type { Logger } from 'pino';
 import { createHttpApp, listen } from '../bot/http-server.js';
 import { LrBot } from '../bot/lr-bot.js';
 import { createTeamsCardPort } from '../bot/teams-card-port.js';
+import { createTeamsRoster } from '../bot/teams-roster.js';
 import { TeamsPacedAuthentication } from '../bot/teams-rate-policy.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { redisKeys } from '../core/redis-keys.js';
@@ -33,6 +39,7 @@ import { createPollProcessor } from '../jobs/poll-processor.js';
 import { createResultProcessor } from '../jobs/result-processor.js';
 import { createSubmitProcessor } from '../jobs/submit-processor.js';
 import { startWorkers } from '../jobs/workers.js';
+import { createTab } from '../web/create-tab.js';
 import type { Config } from './config.js';
 
 export interface StartOptions {
@@ -42,10 +49,12 @@ export interface StartOptions {
   workers: boolean;
   logger: Logger;
   clock?: Clock;
-  /** Host to bind; default all interfaces. */
+  /** Host to bind; default `config.host`. Without an app id only a loopback address is accepted. */
   host?: string;
   /** Replaces the token provider built from the configuration (tests route MSAL to a local sign-in endpoint). */
   defenderTokens?: TokenProvider;
+  /** Serves the local Teams host page at /tab/local-host (demo and tests only; nothing enables it in production). */
+  localTabHost?: (req: Request) => string;
 }
 
 export interface RunningApp {
@@ -82,8 +91,29 @@ function tokenProviderOf(config: Config): TokenProvider {
   }
 }
 
+/** What botbuilder's authentication is built from: the credentials and the cloud's channel endpoints. */
+export function botAuthenticationOptions(bot: Config['bot']): ConfigurationBotFrameworkAuthenticationOptions {
+  // Anonymous: no credentials at all, so botbuilder disables authentication (its SingleTenant check wants an app id).
+  if (!bot.appId) return { ...bot.channel, ValidateAuthority: true };
+  return {
+    MicrosoftAppId: bot.appId,
+    MicrosoftAppType: bot.appType,
+    MicrosoftAppTenantId: bot.appTenantId,
+    // botbuilder refuses a managed identity that is given a password.
+    ...(bot.appType === 'UserAssignedMSI' ? {} : { MicrosoftAppPassword: bot.appPassword }),
+    ...bot.channel,
+    ValidateAuthority: true,
+  };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
 export async function startApp(config: Config, options: StartOptions): Promise<RunningApp> {
   const { logger } = options;
+  const host = options.host ?? config.host;
+  // Anonymous mode runs any activity it is sent, with no signature: from anywhere but this machine that is an open door.
+  if (!config.bot.appId && !LOOPBACK.has(host))
+    throw new Error(`without MicrosoftAppId the bot listens on loopback only, not on ${host}`);
   const clock = options.clock ?? systemClock;
   const keys = redisKeys(config.redis.prefix);
   // State commands fail fast while Redis is away (health says so) instead of queueing without bound.
@@ -129,15 +159,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           : [],
   };
 
-  const auth = new TeamsPacedAuthentication(
-    {
-      MicrosoftAppId: config.bot.appId,
-      MicrosoftAppPassword: config.bot.appPassword,
-      MicrosoftAppType: config.bot.appType,
-      MicrosoftAppTenantId: config.bot.appTenantId,
-    },
-    { limiter, logger },
-  );
+  const auth = new TeamsPacedAuthentication(botAuthenticationOptions(config.bot), { limiter, logger });
   const adapter = new CloudAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     logger.error({ err: error.message, stack: error.stack, activityId: context.activity.id }, 'turn failed');
@@ -193,10 +215,37 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           logger.warn({ conversationId, waitMs: grant.waitMs }, 'reply sent over the Teams thread rate');
       },
     });
+    const tab = createTab(
+      { ...config.tab, publicBaseUrl: config.publicBaseUrl },
+      {
+        redis,
+        keys,
+        requests,
+        roster: createTeamsRoster(adapter, config.bot.appId),
+        links,
+        defender: downloadDefender,
+        scheduler,
+        policy,
+        clock,
+        logger,
+        ...(options.localTabHost ? { localHostPage: options.localTabHost } : {}),
+      },
+    );
     const server: Server = await listen(
-      createHttpApp({ adapter, bot, redis, requests, links, defender: downloadDefender, logger }),
+      createHttpApp({
+        routers: [tab.router],
+        ...(tab.signInDownloadLink ? { signInDownloadLink: tab.signInDownloadLink } : {}),
+        adapter,
+        bot,
+        redis,
+        requests,
+        links,
+        defender: downloadDefender,
+        logger,
+        requireAuthorization: Boolean(config.bot.appId),
+      }),
       config.port,
-      options.host,
+      host,
     );
     const address = server.address();
     port = typeof address === 'object' && address ? address.port : config.port;
@@ -207,7 +256,16 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           server.closeAllConnections();
         }),
     );
-    logger.info({ port }, 'listening for Teams on /api/messages');
+    if (config.bot.appId)
+      logger.info(
+        { host, port, appType: config.bot.appType, cloud: config.bot.cloud },
+        'listening for Teams on /api/messages (Bot Framework authentication on)',
+      );
+    else
+      logger.warn(
+        { host, port },
+        `anonymous mode (no MicrosoftAppId): listening on loopback only (${host}:${port}), unsigned activities accepted from this machine only`,
+      );
   }
 
   if (options.workers) {

@@ -9,7 +9,9 @@ import { BudgetExhaustedError } from '../defender/defender-budget.js';
 import type { DefenderApi } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
 import { openLink, type ResultLinkStore } from '../defender/result-links.js';
+import { activityProblem } from './activity-problem.js';
 import type { LrBot } from './lr-bot.js';
+import { PUBLIC_PAGES } from './public-pages.js';
 
 export interface HttpDeps {
   adapter: CloudAdapter;
@@ -20,6 +22,8 @@ export interface HttpDeps {
   /** Budgeted client that mints a result's Defender URL when its link is first opened. */
   defender: Pick<DefenderApi, 'getResultDownloadLink'>;
   logger: Logger;
+  /** With an app id: a POST without a bearer token is refused here, without botbuilder printing a stack for it. */
+  requireAuthorization?: boolean;
 }
 
 async function redisHealthy(redis: Redis): Promise<boolean> {
@@ -74,6 +78,31 @@ function downloadFailure(error: unknown): {
   };
 }
 
+/**
+ * Teams sends activities well under this (messages are limited to about 100 KB, invokes are small); a larger body is
+ * refused before it is parsed.
+ */
+const MAX_ACTIVITY_BYTES = '256kb';
+
+/** An error body-parser raises for a malformed request (bad JSON, too large, wrong charset), carrying its 4xx status. */
+function clientErrorOf(error: unknown): { status: number; type: string } | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, type } = error as { status?: unknown; type?: unknown };
+  return typeof status === 'number' && status >= 400 && status < 500
+    ? { status, type: typeof type === 'string' ? type : 'client.error' }
+    : undefined;
+}
+
+/** Short words for body-parser's error types; nothing from the error itself (it may quote the body or paths). */
+const CLIENT_ERRORS: Record<string, string> = {
+  'entity.parse.failed': 'the body is not valid JSON',
+  'entity.too.large': `the body is larger than ${MAX_ACTIVITY_BYTES}`,
+  'encoding.unsupported': 'unsupported content encoding',
+  'charset.unsupported': 'unsupported charset',
+  'request.aborted': 'the request was aborted',
+  'request.size.invalid': 'the body is shorter than its Content-Length',
+};
+
 function page(title: string, body: string): string {
   return `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:system-ui;max-width:40em;margin:3em auto"><h1>${title}</h1><p>${body}</p></body>`;
 }
@@ -82,9 +111,25 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
 
-  app.post('/api/messages', express.json({ limit: '1mb' }), async (req, res) => {
+  app.post('/api/messages', express.json({ limit: MAX_ACTIVITY_BYTES }), async (req, res) => {
+    const problem = activityProblem(req.body);
+    if (problem) {
+      deps.logger.warn({ path: req.path, status: 400, problem, remote: req.ip }, 'activity refused');
+      res.status(400).json({ error: `bad activity: ${problem}` });
+      return;
+    }
+    if (deps.requireAuthorization && !/^Bearer \S/.test(req.get('authorization') ?? '')) {
+      deps.logger.warn({ path: req.path, status: 401, remote: req.ip }, 'unsigned activity refused');
+      res.status(401).json({ error: 'this bot only accepts activities signed by the Bot Framework' });
+      return;
+    }
     await deps.adapter.process(req, res, (context) => deps.bot.run(context));
   });
+
+  for (const [path, { title, paragraphs }] of Object.entries(PUBLIC_PAGES))
+    app.get(path, (_req, res) => {
+      res.type('html').send(page(escapeHtml(title), paragraphs.map(escapeHtml).join('</p><p>')));
+    });
 
   app.get('/healthz', async (_req, res) => {
     const ok = await redisHealthy(deps.redis);
@@ -122,12 +167,26 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
   });
+  // Replaces Express's default error page, which is HTML with the stack trace and the bot's file paths.
+  app.use((error: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const client = clientErrorOf(error);
+    const status = client?.status ?? 500;
+    const reason = client ? (CLIENT_ERRORS[client.type] ?? 'bad request') : 'internal error';
+    if (client)
+      deps.logger.warn({ path: req.path, status, problem: reason, remote: req.ip }, 'request refused');
+    else deps.logger.error({ path: req.path, status, err: String(error) }, 'request failed');
+    if (res.headersSent) return;
+    res
+      .status(status)
+      .json({ error: req.path === '/api/messages' && client ? `bad activity: ${reason}` : reason });
+  });
   return app;
 }
 
-export function listen(app: express.Express, port: number, host?: string): Promise<Server> {
+/** Binds `host` (the caller decides: loopback only in anonymous mode). */
+export function listen(app: express.Express, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host ?? '0.0.0.0', () => resolve(server));
+    const server = app.listen(port, host, () => resolve(server));
     server.once('error', reject);
   });
 }

@@ -99,7 +99,12 @@ describe('secrets', () => {
 describe('Bot Framework authentication', () => {
   it('refuses unsigned and forged messages when MicrosoftAppId is set, and does nothing with them', async () => {
     const stack = await startStack({
-      env: { MicrosoftAppId: '8f2c1d4e-6a3b-4c5d-9e7f-0a1b2c3d4e5f', MicrosoftAppPassword: 'bot-password' },
+      env: {
+        MicrosoftAppId: '8f2c1d4e-6a3b-4c5d-9e7f-0a1b2c3d4e5f',
+        MicrosoftAppPassword: 'bot-password',
+        MicrosoftAppTenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+        PUBLIC_BASE_URL: 'https://lrbot.contoso.com',
+      },
     });
     stacks.push(stack);
     const client = teamsClientFor(stack);
