@@ -1,5 +1,5 @@
 // Checks a runliveresponse body the way Defender does: case-sensitive keys, known command types and parameters,
-// library files that exist, and the argument characters Defender refuses.
+// the PutFile → RunScript → GetFile order, library files that exist, and the argument characters Defender refuses.
 import type { CommandParam, LibraryFile, LiveResponseCommandType, WireCommand } from '../defender/types.js';
 
 export interface ValidationFailure {
@@ -20,6 +20,14 @@ const PARAMETERS: Record<
   GetFile: { required: 'Path', optional: [] },
   PutFile: { required: 'FileName', optional: [] },
 };
+
+/**
+ * "Allowed values are PutFile, RunScript, GetFile (must be in this order with no limit on repetitions)"
+ * (Microsoft Learn, Run live response commands on a device). The page names no error for another order; a body
+ * Defender does not accept is `400 InvalidRequestBody` ("Invalid request body", Microsoft Learn, Common Defender
+ * for Endpoint API errors), so that is what an out-of-order body gets.
+ */
+const COMMAND_ORDER: readonly LiveResponseCommandType[] = ['PutFile', 'RunScript', 'GetFile'];
 
 /** Characters Defender refuses in script arguments. */
 export const FORBIDDEN_ARG_CHARACTERS = [';', '&', '|', '!', '$', '(', ')'] as const;
@@ -90,6 +98,12 @@ export function validateRunLiveResponseBody(
       if (bad.length > 0) {
         return invalid(`Args${where} contain characters that are not allowed: ${bad.join(' ')}`);
       }
+    }
+    const previous = commands[commands.length - 1];
+    if (previous && COMMAND_ORDER.indexOf(type) < COMMAND_ORDER.indexOf(previous.type)) {
+      return invalid(
+        `Command ${index} (${type}) comes after command ${index - 1} (${previous.type}); Commands must be in the order PutFile, RunScript, GetFile`,
+      );
     }
     commands.push({ type, params });
   }

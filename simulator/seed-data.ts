@@ -1,5 +1,6 @@
 // The simulator's default tenant: devices and library files chosen so every path of the bot can be exercised
-// (happy path, offline device, device group without automation, ambiguous short name, failing/hanging scripts).
+// (happy path, offline device, device group without automation, ambiguous short name, a re-imaged device with older
+// records, Linux and macOS devices, failing/hanging scripts, Bash scripts).
 import { createHash } from 'node:crypto';
 import type { LibraryFile, Machine } from '../defender/types.js';
 
@@ -37,6 +38,12 @@ export interface ScriptBehaviour {
   transcriptBanner?: boolean;
   /** NUL characters appended to the output, as real transcripts have. Default 16. */
   trailingNuls?: number;
+  /**
+   * How the result file spells its fields. Microsoft's "Get live response result" page disagrees with itself:
+   * its example file says `script_name`/`script_errors` ('example', the default), its table `name`/`script_error`
+   * ('table'). Varying it per script lets tests cover both through HTTP.
+   */
+  fieldNames?: 'example' | 'table';
 }
 
 /** A stable 40-hex machine id derived from the name, so ids are the same in every run. */
@@ -53,8 +60,10 @@ export function createSeedMachines(now: number): SimMachine[] {
     computerDnsName: string,
     facts: Omit<SimMachine, 'id' | 'computerDnsName' | 'lastSeen'>,
     lastSeenAgoMs: number,
+    /** Another record of the same name (a re-imaged device) needs an id of its own. */
+    record = 0,
   ): SimMachine => ({
-    id: machineIdFor(computerDnsName),
+    id: machineIdFor(record === 0 ? computerDnsName : `${computerDnsName}#${record}`),
     computerDnsName,
     lastSeen: new Date(now - lastSeenAgoMs).toISOString(),
     ...facts,
@@ -167,6 +176,58 @@ export function createSeedMachines(now: number): SimMachine[] {
       },
       11 * MINUTE,
     ),
+    // Re-imaged twice: Defender keeps the old records under the same name, Inactive, until they age out. Only the
+    // Active one is the machine on the desk; the others never pick up an action.
+    ...[0, 1, 2].map((record) =>
+      machine(
+        'fin-laptop07.contoso.local',
+        {
+          osPlatform: 'Windows11',
+          osVersion: '10.0.22631',
+          version: '23H2',
+          healthStatus: record === 0 ? 'Active' : 'Inactive',
+          riskScore: 'Low',
+          exposureLevel: 'Low',
+          lastIpAddress: `10.0.4.${17 + record}`,
+          rbacGroupName: 'Workstations',
+          machineTags: ['finance'],
+          ...(record === 0 ? {} : { online: false }),
+        },
+        record === 0 ? 7 * MINUTE : record * 40 * 24 * HOUR,
+        record,
+      ),
+    ),
+    // Defender reports osPlatform `Linux` and `macOS` for these (its machine and device-health APIs).
+    machine(
+      'linux-web02.contoso.local',
+      {
+        osPlatform: 'Linux',
+        osVersion: '22.04',
+        version: 'Ubuntu',
+        healthStatus: 'Active',
+        riskScore: 'Medium',
+        exposureLevel: 'Medium',
+        lastIpAddress: '10.0.2.32',
+        rbacGroupName: 'Servers',
+        machineTags: ['dmz'],
+      },
+      3 * MINUTE,
+    ),
+    machine(
+      'mac-design01.contoso.local',
+      {
+        osPlatform: 'macOS',
+        osVersion: '14.5',
+        version: 'Sonoma',
+        healthStatus: 'Active',
+        riskScore: 'Low',
+        exposureLevel: 'Low',
+        lastIpAddress: '10.0.5.41',
+        rbacGroupName: 'Workstations',
+        machineTags: ['design'],
+      },
+      12 * MINUTE,
+    ),
   ];
 }
 
@@ -233,6 +294,18 @@ export function createSeedLibrary(): LibraryFile[] {
       null,
       '2024-04-02T08:15:00.0000000Z',
     ),
+    libraryFile(
+      'collect-logs.sh',
+      'Linux and macOS: archives the system logs to /tmp/collect-logs.tar.gz',
+      '[--since <date>]',
+      '2024-05-06T11:00:00.0000000Z',
+    ),
+    libraryFile(
+      'whoami.sh',
+      'Linux and macOS: prints the account the live response session runs as',
+      null,
+      '2024-05-06T11:05:00.0000000Z',
+    ),
     libraryFile('procdump64.exe', 'Sysinternals ProcDump (x64)', null, '2024-01-05T10:00:00.0000000Z'),
   ];
 }
@@ -284,6 +357,20 @@ export function createSeedScriptBehaviours(): Record<string, ScriptBehaviour> {
     },
     'hang.ps1': { durationMs: 15 * MINUTE, output: 'Waiting for lock...' },
     'bigoutput.ps1': { durationMs: 20_000, output: bigOutput },
+    // Bash has no Start-Transcript: no banner. This one writes its result file in the docs' table spelling.
+    'collect-logs.sh': {
+      durationMs: 30_000,
+      transcriptBanner: false,
+      fieldNames: 'table',
+      output: ({ args, computerDnsName }) =>
+        [
+          `Collecting logs on ${computerDnsName}${args ? ` (${args})` : ''}`,
+          'Archived 14 files, 23 MB',
+          'Archive: /tmp/collect-logs.tar.gz',
+        ].join('\n'),
+      errors: 'tar: /var/log/btmp: Cannot open: Permission denied',
+    },
+    'whoami.sh': { durationMs: 3_000, transcriptBanner: false, output: 'root' },
   };
 }
 

@@ -76,10 +76,12 @@ export interface BlobResponse {
   body: Buffer;
 }
 
-type CommandResult =
-  | { kind: 'transcript'; transcript: ScriptTranscript }
-  | { kind: 'file'; gzip: Buffer }
-  | null;
+/** A RunScript result file as the device writes it, in either of the spellings Microsoft documents. */
+type ResultFile =
+  | ScriptTranscript
+  | { name: string; exit_code: number; script_output: string; script_error: string };
+
+type CommandResult = { kind: 'transcript'; transcript: ResultFile } | { kind: 'file'; gzip: Buffer } | null;
 
 interface ActionRecord {
   action: SimAction;
@@ -109,6 +111,33 @@ export function defaultGetFileContent(path: string, machine: Machine): Buffer {
   return Buffer.from(line.repeat(Math.ceil(8192 / line.length)));
 }
 
+/** Windows devices report `Windows10`, `WindowsServer2022`…; the rest (`Linux`, `macOS`) run Bash, not PowerShell. */
+function isWindows(machine: Machine): boolean {
+  return (machine.osPlatform ?? 'Windows').toLowerCase().startsWith('windows');
+}
+
+/**
+ * Why a command cannot work on the device's operating system, as the device would report it. Live response runs
+ * "PowerShell and Bash scripts" (Microsoft Learn, live response page); neither shell exists on the other platform,
+ * and a path of the other platform's form names no file. Defender accepts such an action and the command fails.
+ */
+function platformMismatch(command: WireCommand, machine: Machine): string | undefined {
+  const windows = isWindows(machine);
+  if (command.type === 'RunScript') {
+    const script = (param(command, 'ScriptName') ?? '').toLowerCase();
+    if (!windows && /\.(ps1|bat|cmd)$/.test(script))
+      return `Script ${param(command, 'ScriptName')} cannot run on ${machine.osPlatform}: PowerShell and cmd scripts run on Windows devices only`;
+    if (windows && script.endsWith('.sh'))
+      return `Script ${param(command, 'ScriptName')} cannot run on ${machine.osPlatform}: Bash scripts run on Linux and macOS devices only`;
+  }
+  if (command.type === 'GetFile') {
+    const path = param(command, 'Path') ?? '';
+    const posixPath = path.startsWith('/') && !path.startsWith('//');
+    if (windows === posixPath) return `File ${path} was not found on the device`;
+  }
+  return undefined;
+}
+
 function param(command: WireCommand, key: string): string | undefined {
   return command.params.find((p) => p.key === key)?.value;
 }
@@ -117,6 +146,25 @@ function azureError(code: string, message: string): Buffer {
   return Buffer.from(
     `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}\nRequestId:${randomUUID()}\nTime:${new Date().toISOString()}</Message></Error>`,
   );
+}
+
+function resultFile(
+  spelling: 'example' | 'table',
+  fields: { name: string; exitCode: number; output: string; errors: string },
+): ResultFile {
+  return spelling === 'table'
+    ? {
+        name: fields.name,
+        exit_code: fields.exitCode,
+        script_output: fields.output,
+        script_error: fields.errors,
+      }
+    : {
+        script_name: fields.name,
+        exit_code: fields.exitCode,
+        script_output: fields.output,
+        script_errors: fields.errors,
+      };
 }
 
 export type SimulatedTenant = ReturnType<typeof createSimulatedTenant>;
@@ -129,6 +177,13 @@ export function createSimulatedTenant(options: TenantOptions, clock: SimClock) {
   let links = new Map<string, { actionId: string; index: number }>();
   let mergesLeft = 0;
   let invisibleAfterCreateMs = options.invisibleAfterCreateMs;
+  /**
+   * Devices with a live response session open in the Defender portal. "Live response actions initiated from the
+   * Device page aren't available in the machineactions API" (Microsoft Learn, Run live response commands), so they
+   * are never listed; they still hold the device ("Multiple live response sessions can't be executed on the same
+   * machine", 400 ActiveRequestAlreadyExists) and count as concurrent sessions — the stricter reading.
+   */
+  let portalSessions = new Set<string>();
   const signer = createSasSigner();
   const timings = options.timings;
 
@@ -140,6 +195,7 @@ export function createSimulatedTenant(options: TenantOptions, clock: SimClock) {
     links = new Map();
     mergesLeft = 0;
     invisibleAfterCreateMs = options.invisibleAfterCreateMs;
+    portalSessions = new Set();
   };
   reset();
 
@@ -160,6 +216,13 @@ export function createSimulatedTenant(options: TenantOptions, clock: SimClock) {
     command: WireCommand,
     machine: SimMachine,
   ): { planned: PlannedCommand; result: CommandResult } => {
+    const mismatch = platformMismatch(command, machine);
+    if (mismatch !== undefined) {
+      return {
+        planned: { command, durationMs: 1_000, outcome: 'Failed', errors: [mismatch], timesOut: false },
+        result: null,
+      };
+    }
     if (command.type === 'RunScript') {
       const scriptName = param(command, 'ScriptName') ?? '';
       const args = param(command, 'Args') ?? '';
@@ -169,8 +232,9 @@ export function createSimulatedTenant(options: TenantOptions, clock: SimClock) {
         typeof b.output === 'function'
           ? b.output({ scriptName, args, computerDnsName: machine.computerDnsName })
           : (b.output ?? `${scriptName} completed on ${machine.computerDnsName}`);
+      // Start-Transcript is PowerShell's: other scripts have no banner unless their behaviour says so.
       const banner =
-        b.transcriptBanner === false
+        (b.transcriptBanner ?? scriptName.toLowerCase().endsWith('.ps1')) === false
           ? ''
           : `Transcript started, output file is ${TRANSCRIPT_DIRECTORY}\\PSScript_Transcript_{${randomUUID().toUpperCase()}}.txt\n`;
       const outcome = b.outcome ?? 'Completed';
@@ -184,12 +248,12 @@ export function createSimulatedTenant(options: TenantOptions, clock: SimClock) {
         },
         result: {
           kind: 'transcript',
-          transcript: {
-            script_name: scriptName,
-            exit_code: b.exitCode ?? 0,
-            script_output: `${banner}${body}${'\u0000'.repeat(b.trailingNuls ?? 16)}`,
-            script_errors: b.errors ?? '',
-          },
+          transcript: resultFile(b.fieldNames ?? 'example', {
+            name: scriptName,
+            exitCode: b.exitCode ?? 0,
+            output: `${banner}${body}${'\u0000'.repeat(b.trailingNuls ?? 16)}`,
+            errors: b.errors ?? '',
+          }),
         },
       };
     }
@@ -239,6 +303,13 @@ export function createSimulatedTenant(options: TenantOptions, clock: SimClock) {
           `Live response is not allowed on ${machine.computerDnsName}: its device group has no automation level`,
         );
       }
+      if (portalSessions.has(machine.id)) {
+        return fail(
+          400,
+          'ActiveRequestAlreadyExists',
+          `A live response session is already running on machine ${machine.id}`,
+        );
+      }
       const active = [...actions.values()].find((r) => r.action.machineId === machine.id && isActive(r, now));
       if (active) {
         if (mergesLeft > 0) {
@@ -253,7 +324,7 @@ export function createSimulatedTenant(options: TenantOptions, clock: SimClock) {
         );
       }
       const running = [...actions.values()].filter((r) => isActive(r, now));
-      if (running.length >= options.maxSessions) {
+      if (running.length + portalSessions.size >= options.maxSessions) {
         const ends = running.map((r) => progressOf(r, now).endsAt).filter((t): t is number => t !== null);
         const retryAfterMs = ends.length > 0 ? Math.max(1_000, Math.min(...ends) - now) : 60_000;
         return fail(
@@ -404,6 +475,13 @@ export function createSimulatedTenant(options: TenantOptions, clock: SimClock) {
         // Only actions the device has not picked up yet are affected; a running action keeps running.
         record.action.availableAt = online ? (record.action.availableAt ?? now) : null;
       }
+    },
+    /** Opens (or closes) a live response session on a device from the portal: invisible to machineactions. */
+    setPortalSession(idOrName: string, open: boolean): void {
+      const machine = findMachine(idOrName);
+      if (!machine) throw new Error(`No simulated machine ${idOrName}`);
+      if (open) portalSessions.add(machine.id);
+      else portalSessions.delete(machine.id);
     },
     setMerge(mode: number | 'always' | 'off'): void {
       mergesLeft = mode === 'always' ? Number.POSITIVE_INFINITY : mode === 'off' ? 0 : mode;
