@@ -1,11 +1,18 @@
-// Checks that the Teams app package follows CHAT_COMMANDS, carries the bot id, and zips the three files
-// Teams expects at the root; also that bad settings are reported by variable name.
+// Checks that the Teams app package follows CHAT_COMMANDS, carries the bot id, zips the three files Teams expects
+// at the root and is valid against Microsoft's own JSON schema (offline); also that bad settings are reported by
+// variable name.
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Ajv } from 'ajv';
+import ajvFormats from 'ajv-formats';
 import { strFromU8, unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { CHAT_COMMANDS } from '../core/commands.js';
 import {
   BOT_SCOPES,
   buildManifest,
+  MANIFEST_VERSION,
   ManifestError,
   type ManifestOptions,
   readIcons,
@@ -19,7 +26,7 @@ const APP_ID = '8f2c1d4e-6a3b-4c5d-9e7f-0a1b2c3d4e5f';
 const options: ManifestOptions = {
   appId: APP_ID,
   version: '1.2.3',
-  publicHost: 'lrbot.contoso.com',
+  publicBaseUrl: 'https://lrbot.contoso.com',
   developer: {
     name: 'Contoso SOC',
     websiteUrl: 'https://lrbot.contoso.com/',
@@ -85,15 +92,43 @@ describe('readManifestOptions', () => {
     expect(() => readManifestOptions({ MicrosoftAppId: 'lr-bot' })).toThrow(/MicrosoftAppId must be a GUID/);
   });
 
-  it('takes the host from BOT_PUBLIC_HOST, even written as a URL, and defaults the version', () => {
+  it('points the website, privacy and terms links at the pages the bot serves on PUBLIC_BASE_URL', () => {
     const read = readManifestOptions(
-      { MicrosoftAppId: APP_ID, BOT_PUBLIC_HOST: 'https://lrbot.contoso.com/api/messages' },
+      { MicrosoftAppId: APP_ID, PUBLIC_BASE_URL: 'https://lrbot.contoso.com/' },
       { version: '0.1.0' },
     );
-    expect(read).toMatchObject({ appId: APP_ID, version: '0.1.0', publicHost: 'lrbot.contoso.com' });
-    expect(read.developer.privacyUrl).toBe('https://lrbot.contoso.com/privacy');
-    expect(readManifestOptions({ MicrosoftAppId: APP_ID, APP_VERSION: '2.0.1' }).version).toBe('2.0.1');
-    expect(() => readManifestOptions({ MicrosoftAppId: APP_ID, APP_VERSION: 'v2' })).toThrow(/APP_VERSION/);
+    expect(read).toMatchObject({
+      appId: APP_ID,
+      version: '0.1.0',
+      publicBaseUrl: 'https://lrbot.contoso.com',
+    });
+    expect(read.developer).toMatchObject({
+      websiteUrl: 'https://lrbot.contoso.com/',
+      privacyUrl: 'https://lrbot.contoso.com/privacy',
+      termsOfUseUrl: 'https://lrbot.contoso.com/terms',
+    });
+    expect(buildManifest(read).validDomains).toEqual(['lrbot.contoso.com']);
+    const custom = readManifestOptions({
+      MicrosoftAppId: APP_ID,
+      PUBLIC_BASE_URL: 'https://lrbot.contoso.com',
+      DEVELOPER_PRIVACY_URL: 'https://contoso.com/privacy',
+    });
+    expect(custom.developer.privacyUrl).toBe('https://contoso.com/privacy');
+  });
+
+  it('requires PUBLIC_BASE_URL over https', () => {
+    expect(() => readManifestOptions({ MicrosoftAppId: APP_ID })).toThrow(
+      /PUBLIC_BASE_URL is not set.*e\.g\. PUBLIC_BASE_URL=https:\/\/lrbot\.contoso\.com/,
+    );
+    expect(() =>
+      readManifestOptions({ MicrosoftAppId: APP_ID, PUBLIC_BASE_URL: 'http://lrbot.contoso.com' }),
+    ).toThrow(/PUBLIC_BASE_URL must be https/);
+  });
+
+  it('defaults the version and checks it', () => {
+    const env = { MicrosoftAppId: APP_ID, PUBLIC_BASE_URL: 'https://lrbot.contoso.com' };
+    expect(readManifestOptions({ ...env, APP_VERSION: '2.0.1' }).version).toBe('2.0.1');
+    expect(() => readManifestOptions({ ...env, APP_VERSION: 'v2' })).toThrow(/APP_VERSION/);
   });
 });
 
@@ -111,5 +146,54 @@ describe('zipPackage', () => {
     const icons = readIcons();
     expect(Buffer.from(icons.color).equals(drawColorIcon())).toBe(true);
     expect(Buffer.from(icons.outline).equals(drawOutlineIcon())).toBe(true);
+  });
+});
+
+describe("the package against Microsoft's manifest schema", () => {
+  // @microsoft/app-manifest ships Microsoft's published schemas, one folder per manifest version.
+  const require = createRequire(import.meta.url);
+  const schemasDir = join(
+    dirname(require.resolve('@microsoft/app-manifest/package.json')),
+    'build/json-schemas/teams',
+  );
+  const versions = readdirSync(schemasDir)
+    .filter((name) => /^v\d+\.\d+$/.test(name))
+    .map((name) => name.slice(1));
+  const newest = versions.sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1])).at(-1);
+
+  function schemaValidator(version: string) {
+    const schema = JSON.parse(
+      readFileSync(join(schemasDir, `v${version}`, 'MicrosoftTeams.schema.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    // The schema declares draft-04, whose keywords it uses (no boolean exclusiveMaximum, no `id`) mean the same
+    // in Ajv's default draft-07; Ajv only lacks the draft-04 meta-schema itself.
+    delete schema.$schema;
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    // ajv-formats is CommonJS: its plugin is both module.exports and its `default`, which types see.
+    ajvFormats.default(ajv, ['uri', 'email', 'regex']);
+    return ajv.compile(schema);
+  }
+
+  it('uses the newest manifest version the schema package ships', () => {
+    expect(MANIFEST_VERSION).toBe(newest);
+  });
+
+  it("validates the built package's manifest.json", () => {
+    const manifest = buildManifest(options);
+    const packaged = JSON.parse(strFromU8(unzipSync(zipPackage(manifest, readIcons()))['manifest.json']!));
+    const validate = schemaValidator(MANIFEST_VERSION);
+    const valid = validate(packaged);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+    expect(packaged.$schema).toContain(`/v${MANIFEST_VERSION}/`);
+  });
+
+  it('catches what the schema forbids', () => {
+    const validate = schemaValidator(MANIFEST_VERSION);
+    const built = buildManifest(options);
+    expect(validate({ ...built, manifestVersion: '1.17' })).toBe(false);
+    expect(validate({ ...built, name: { ...built.name, short: 'x'.repeat(31) } })).toBe(false);
+    const { developer: _developer, ...withoutDeveloper } = built;
+    expect(validate(withoutDeveloper)).toBe(false);
   });
 });

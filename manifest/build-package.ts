@@ -1,6 +1,7 @@
 // Builds the Teams app package (`npm run manifest`): fills manifest.template.json from the environment and
 // CHAT_COMMANDS, validates it, and zips manifest.json, color.png and outline.png into
-// manifest/build/lr-bot-teams-app.zip for upload in Teams or the Developer Portal.
+// manifest/build/lr-bot-teams-app.zip for upload in Teams or the Developer Portal. build-package.test.ts also
+// validates the result against Microsoft's JSON schema for MANIFEST_VERSION, offline.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { strToU8, zipSync } from 'fflate';
@@ -13,7 +14,14 @@ export type BotScope = (typeof BOT_SCOPES)[number];
 
 export const PACKAGE_FILE_NAME = 'lr-bot-teams-app.zip';
 
-// Limits from the Teams manifest schema (v1.17).
+/**
+ * The manifest schema version: the newest one @microsoft/app-manifest ships a JSON schema for (its
+ * build/json-schemas/teams/v<version>/MicrosoftTeams.schema.json), so `npm test` can check the package offline.
+ */
+export const MANIFEST_VERSION = '1.30';
+export const MANIFEST_SCHEMA_URL = `https://developer.microsoft.com/json-schemas/teams/v${MANIFEST_VERSION}/MicrosoftTeams.schema.json`;
+
+// Limits from the Teams manifest schema.
 const MAX_COMMANDS_PER_LIST = 10;
 const MAX_COMMAND_TITLE = 32;
 const MAX_COMMAND_DESCRIPTION = 128;
@@ -27,8 +35,8 @@ export interface ManifestOptions {
   teamsAppId?: string;
   /** Semantic version `x.y.z`; raise it for every upload of a changed package. */
   version: string;
-  /** Host name the bot is reached on (e.g. `lrbot.contoso.com`); becomes the manifest's validDomains. */
-  publicHost?: string;
+  /** The https address the bot is reached on (`PUBLIC_BASE_URL`); its host becomes the manifest's validDomains. */
+  publicBaseUrl: string;
   developer: {
     name: string;
     websiteUrl: string;
@@ -37,7 +45,12 @@ export interface ManifestOptions {
   };
   /** Default CHAT_COMMANDS. */
   commands?: readonly ChatCommandSpec[];
+  /** Further parts of the app (tabs, SSO), applied after the built-in ones and before validation. */
+  sections?: readonly ManifestSection[];
 }
+
+/** Adds one part of the app to the filled template (e.g. the bot's command lists, or tabs). */
+export type ManifestSection = (manifest: TeamsManifest, options: ManifestOptions) => void;
 
 export interface ManifestCommand {
   title: string;
@@ -76,9 +89,27 @@ export class ManifestError extends Error {
   override readonly name = 'ManifestError';
 }
 
-/** Fills the template; pure. Throws ManifestError listing every problem found. */
+/** Each scope gets the same commands, as CHAT_COMMANDS describes them. */
+const botCommandLists: ManifestSection = (manifest, options) => {
+  const commands = (options.commands ?? CHAT_COMMANDS).map(toManifestCommand);
+  for (const bot of manifest.bots) {
+    bot.commandLists = BOT_SCOPES.map((scope) => ({ scopes: [scope], commands }));
+  }
+};
+
+/** Teams opens links and pages of these hosts inside the client: the bot's public address. */
+const publicDomain: ManifestSection = (manifest, options) => {
+  const host = new URL(options.publicBaseUrl).hostname;
+  if (!manifest.validDomains.includes(host)) manifest.validDomains.push(host);
+};
+
+const BUILT_IN_SECTIONS: readonly ManifestSection[] = [botCommandLists, publicDomain];
+
+/** Fills the template and applies the sections; pure. Throws ManifestError listing every problem found. */
 export function buildManifest(options: ManifestOptions): TeamsManifest {
   const values: Record<string, string> = {
+    MANIFEST_SCHEMA_URL,
+    MANIFEST_VERSION,
     MicrosoftAppId: options.appId,
     TEAMS_APP_ID: options.teamsAppId ?? options.appId,
     APP_VERSION: options.version,
@@ -88,11 +119,7 @@ export function buildManifest(options: ManifestOptions): TeamsManifest {
     DEVELOPER_TERMS_URL: options.developer.termsOfUseUrl,
   };
   const manifest = fillPlaceholders(structuredClone(template), values) as TeamsManifest;
-  const commands = (options.commands ?? CHAT_COMMANDS).map(toManifestCommand);
-  for (const bot of manifest.bots) {
-    bot.commandLists = BOT_SCOPES.map((scope) => ({ scopes: [scope], commands }));
-  }
-  manifest.validDomains = options.publicHost ? [options.publicHost] : [];
+  for (const section of [...BUILT_IN_SECTIONS, ...(options.sections ?? [])]) section(manifest, options);
   const problems = validateManifest(manifest);
   if (problems.length > 0) {
     throw new ManifestError(`The Teams manifest is not valid:\n- ${problems.join('\n- ')}`);
@@ -195,31 +222,42 @@ export function readManifestOptions(
   if (!/^\d+\.\d+\.\d+$/.test(version)) {
     throw new ManifestError(`APP_VERSION must be x.y.z, e.g. APP_VERSION=1.0.3, got "${version}".`);
   }
-  const publicHost = parsePublicHost(env.BOT_PUBLIC_HOST);
-  const site = publicHost ? `https://${publicHost}` : 'https://www.example.com';
+  const publicBaseUrl = parsePublicBaseUrl(env.PUBLIC_BASE_URL);
   return {
     appId,
     ...(teamsAppId ? { teamsAppId } : {}),
     version,
-    ...(publicHost ? { publicHost } : {}),
+    publicBaseUrl,
+    // By default the pages the bot itself serves (bot/public-pages.ts).
     developer: {
       name: env.DEVELOPER_NAME?.trim() || 'Security Operations',
-      websiteUrl: env.DEVELOPER_WEBSITE_URL?.trim() || `${site}/`,
-      privacyUrl: env.DEVELOPER_PRIVACY_URL?.trim() || `${site}/privacy`,
-      termsOfUseUrl: env.DEVELOPER_TERMS_URL?.trim() || `${site}/terms`,
+      websiteUrl: env.DEVELOPER_WEBSITE_URL?.trim() || `${publicBaseUrl}/`,
+      privacyUrl: env.DEVELOPER_PRIVACY_URL?.trim() || `${publicBaseUrl}/privacy`,
+      termsOfUseUrl: env.DEVELOPER_TERMS_URL?.trim() || `${publicBaseUrl}/terms`,
     },
   };
 }
 
-/** Accepts `lrbot.contoso.com` or a URL such as `https://lrbot.contoso.com/api/messages`; keeps the host name. */
-function parsePublicHost(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  if (!trimmed) return undefined;
-  try {
-    return new URL(trimmed.includes('://') ? trimmed : `https://${trimmed}`).hostname;
-  } catch {
-    throw new ManifestError(`BOT_PUBLIC_HOST must be a host name like lrbot.contoso.com, got "${trimmed}".`);
+/** The bot's own setting: an https URL, kept without a trailing slash. */
+function parsePublicBaseUrl(value: string | undefined): string {
+  const trimmed = value?.trim().replace(/\/+$/, '') ?? '';
+  const example = 'e.g. PUBLIC_BASE_URL=https://lrbot.contoso.com';
+  if (!trimmed) {
+    throw new ManifestError(
+      `PUBLIC_BASE_URL is not set. Set it to the https address Teams reaches the bot on (${example}): its host ` +
+        'becomes validDomains, and its /privacy and /terms pages the manifest links.',
+    );
   }
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new ManifestError(`PUBLIC_BASE_URL must be an https URL (${example}), got "${trimmed}".`);
+  }
+  if (url.protocol !== 'https:') {
+    throw new ManifestError(`PUBLIC_BASE_URL must be https (${example}), got "${trimmed}".`);
+  }
+  return trimmed;
 }
 
 export interface PackageIcons {
