@@ -3,7 +3,8 @@
 import type { Logger } from 'pino';
 import { type ZodType, type ZodTypeDef, z } from 'zod';
 import { DefenderApiError, parseDefenderError } from './defender-errors.js';
-import { deviceClause } from './device-names.js';
+import { devicesFilter, type FilterPart } from './device-names.js';
+import { type QuerySize, queryStringLength } from './odata-limits.js';
 import { redactUrl } from './redact-url.js';
 import { TokenAcquisitionError, type TokenProvider } from './token-provider.js';
 import type {
@@ -21,7 +22,7 @@ export { buildCorrelationTag, findCorrelatedAction } from './action-correlation.
 export interface MachineQuery {
   /** `startswith(computerDnsName,'...')`, for short names. */
   dnsNameStartsWith?: string;
-  /** Any of these typed device names (machine id, FQDN or short host name), in one `or` filter. */
+  /** Any of these typed device names (machine id, FQDN or short host name), in one filter (see devicesFilter). */
   devices?: readonly string[];
   top?: number;
 }
@@ -98,16 +99,49 @@ function checkTop(top: number | undefined): void {
   }
 }
 
-export function buildMachinesFilter(q: MachineQuery): string | undefined {
-  const clauses: string[] = [];
+/** The machines `$filter` and its OData node count; undefined when the query has no filter. */
+export function machinesFilterPart(q: MachineQuery): FilterPart | undefined {
+  const parts: FilterPart[] = [];
   if (q.dnsNameStartsWith !== undefined) {
-    clauses.push(`startswith(computerDnsName,${quoteODataString(q.dnsNameStartsWith)})`);
+    parts.push({ filter: `startswith(computerDnsName,${quoteODataString(q.dnsNameStartsWith)})`, nodes: 4 });
   }
   if (q.devices !== undefined && q.devices.length > 0) {
-    const any = q.devices.map((typed) => deviceClause(typed, quoteODataString)).join(' or ');
-    clauses.push(q.devices.length > 1 || clauses.length > 0 ? `(${any})` : any);
+    const devices = devicesFilter(q.devices, quoteODataString);
+    parts.push(
+      parts.length > 0 && devices.filter.includes(' or ')
+        ? { ...devices, filter: `(${devices.filter})` }
+        : devices,
+    );
   }
-  return clauses.length > 0 ? clauses.join(' and ') : undefined;
+  if (parts.length === 0) return undefined;
+  return {
+    filter: parts.map((p) => p.filter).join(' and '),
+    nodes: parts.reduce((sum, p) => sum + p.nodes, 0) + parts.length - 1,
+  };
+}
+
+export function buildMachinesFilter(q: MachineQuery): string | undefined {
+  return machinesFilterPart(q)?.filter;
+}
+
+/** The path and query `findMachines(q)` requests. */
+export function machinesPath(q: MachineQuery): string {
+  return `/api/machines${odataQuery(buildMachinesFilter(q), q.top)}`;
+}
+
+/** What Defender's limits see of `findMachines(q)`: the filter's nodes and the query string's length as sent. */
+export function machinesQuerySize(q: MachineQuery): QuerySize {
+  return { nodes: machinesFilterPart(q)?.nodes ?? 0, queryLength: queryStringLength(machinesPath(q)) };
+}
+
+/** The path and query `listMachineActions(q)` requests. */
+export function machineActionsPath(q: MachineActionQuery): string {
+  return `/api/machineactions${odataQuery(buildMachineActionsFilter(q), q.top)}`;
+}
+
+/** The query string's length for `listMachineActions({ ids })`: an `id in (...)` is 4 nodes however many ids. */
+export function actionIdsQuerySize(ids: readonly string[]): QuerySize {
+  return { nodes: 4, queryLength: queryStringLength(machineActionsPath({ ids: [...ids] })) };
 }
 
 export function buildMachineActionsFilter(q: MachineActionQuery): string | undefined {
@@ -404,7 +438,7 @@ export function createDefenderClient(options: DefenderClientOptions): DefenderAp
   return {
     async findMachines(q) {
       checkTop(q.top);
-      const path = `/api/machines${odataQuery(buildMachinesFilter(q), q.top)}`;
+      const path = machinesPath(q);
       const list = await call('GET', path, listOf(machineSchema), { notFoundAsNull: true });
       return list?.value ?? [];
     },
@@ -425,7 +459,7 @@ export function createDefenderClient(options: DefenderClientOptions): DefenderAp
     async listMachineActions(q) {
       checkTop(q.top);
       if (q.ids !== undefined && q.ids.length === 0) return [];
-      const path = `/api/machineactions${odataQuery(buildMachineActionsFilter(q), q.top)}`;
+      const path = machineActionsPath(q);
       return required(await call('GET', path, listOf(machineActionSchema))).value;
     },
 

@@ -2,7 +2,7 @@
 // call, and each caller gets exactly the machines its own name means.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DefenderSimulator, startDefenderSimulator } from '../simulator/defender-simulator.js';
-import { machineIdFor } from '../simulator/seed-data.js';
+import { machineIdFor, workstation } from '../simulator/seed-data.js';
 import { createDefenderClient, type DefenderApi } from './defender-client.js';
 import { createDeviceFinder } from './device-finder.js';
 import { createStaticTokenProvider } from './token-provider.js';
@@ -76,16 +76,17 @@ describe('createDeviceFinder', () => {
     expect(machineCalls()).toBe(2);
   });
 
-  it('splits a long queue into calls of at most maxBatch distinct names', async () => {
+  it('sends a long queue in as few calls as the node and length limits allow', async () => {
     const door = gated(client);
-    const find = createDeviceFinder(door, { maxBatch: 2 });
+    const find = createDeviceFinder(door, { budget: { maxNodes: 14, maxQueryLength: 2048 } });
     const all = ['srv-db01', 'desktop-test', 'desktop-test', 'web01', 'laptop-offline', 'kiosk-nogroup'].map(
       (n) => find(n),
     );
     door.open();
     const answers = await Promise.all(all);
     expect(answers.map((a) => a.length)).toEqual([1, 1, 1, 2, 1, 1]);
-    // srv-db01 alone; then {desktop-test ×2, web01}; then {laptop-offline, kiosk-nogroup}.
+    // 14 nodes hold two short names (4 for the `in` list, 5 per startswith): srv-db01 alone; then
+    // {desktop-test ×2, web01}; then {laptop-offline, kiosk-nogroup}.
     expect(machineCalls()).toBe(3);
   });
 
@@ -97,5 +98,70 @@ describe('createDeviceFinder', () => {
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
     expect(machineCalls()).toBe(2);
     expect(names(await find('desktop-test'))).toEqual(['desktop-test.contoso.local']);
+  });
+
+  // Issue 9's cases: with the names joined by `or`, 15 long names made a 2,171-character query (414), 14 names
+  // 139 nodes (400), and 29 of 30 simultaneous requests failed.
+  const longName = (i: number) => `finance-reporting-workstation-${String(i).padStart(2, '0')}-building-a`;
+  it.each([
+    { what: '15 long names', names: Array.from({ length: 15 }, (_, i) => longName(i)) },
+    { what: '14 short names', names: Array.from({ length: 14 }, (_, i) => `ws-${i}`) },
+  ])('finds $what asked together, every call under both limits', async ({ names: typed }) => {
+    for (const name of typed) sim.control.addMachine(workstation(name));
+    const door = gated(client);
+    const find = createDeviceFinder(door);
+    const first = find('srv-db01');
+    const asked = typed.map((name) => find(name));
+    door.open();
+    await first;
+    const answers = await Promise.all(asked);
+    expect(answers.map((a) => names(a))).toEqual(typed.map((name) => [`${name}.contoso.local`]));
+    const calls = sim.control.calls({ method: 'GET', path: /^\/api\/machines$/ });
+    expect(calls.map((c) => c.status)).toEqual(calls.map(() => 200));
+  });
+
+  it('answers 30 simultaneous requests, each with its own device, in a few calls', async () => {
+    const typed = Array.from({ length: 30 }, (_, i) => `desk-${String(i).padStart(2, '0')}`);
+    for (const name of typed) sim.control.addMachine(workstation(name));
+    const find = createDeviceFinder(client);
+    const answers = await Promise.all(typed.map((name) => find(name)));
+    expect(answers.map((a) => names(a))).toEqual(typed.map((name) => [`${name}.contoso.local`]));
+    const statuses = sim.control.calls({ method: 'GET', path: /^\/api\/machines$/ }).map((c) => c.status);
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    // The first alone, then 29 in two calls (19 short names fill 100 nodes).
+    expect(statuses).toHaveLength(3);
+  });
+
+  it('splits a batch Defender refuses (400 or 414) into halves, so every request still gets its answer', async () => {
+    // A finder that believes Defender takes anything: the simulator's real limits refuse its batches.
+    const typed = Array.from({ length: 30 }, (_, i) => longName(i));
+    for (const name of typed) sim.control.addMachine(workstation(name));
+    const door = gated(client);
+    const find = createDeviceFinder(door, { budget: { maxNodes: 10_000, maxQueryLength: 100_000 } });
+    const first = find('srv-db01');
+    const asked = typed.map((name) => find(name));
+    door.open();
+    await first;
+    const answers = await Promise.all(asked);
+    expect(answers.map((a) => names(a))).toEqual(typed.map((name) => [`${name}.contoso.local`]));
+    const statuses = sim.control.calls({ method: 'GET', path: /^\/api\/machines$/ }).map((c) => c.status);
+    expect(statuses).toContain(414);
+  });
+
+  it('fails only the request whose own name Defender refuses, not the others in its batch', async () => {
+    const door = gated(client);
+    const find = createDeviceFinder(door, { budget: { maxNodes: 10_000, maxQueryLength: 100_000 } });
+    const first = find('srv-db01');
+    const huge = `h${'x'.repeat(2100)}`;
+    const asked = ['desktop-test', huge, 'web01'].map((name) => find(name));
+    door.open();
+    await first;
+    const [desktop, tooLong, web01] = await Promise.allSettled(asked);
+    expect(desktop).toMatchObject({
+      status: 'fulfilled',
+      value: [{ computerDnsName: 'desktop-test.contoso.local' }],
+    });
+    expect(tooLong).toMatchObject({ status: 'rejected', reason: { status: 414 } });
+    expect(web01.status).toBe('fulfilled');
   });
 });

@@ -1,15 +1,23 @@
 // Device lookups for the pre-flight, batched: while one lookup is in flight (or waiting for API budget), the names
-// asked for meanwhile gather and go out together in the next call, one `or` filter. A lone request costs one call
-// and waits for nothing; a burst of N messages costs about N / maxBatch calls of the 100-per-minute budget.
+// asked for meanwhile gather and go out together in the next call. A batch holds as many names as Defender's OData
+// node limit and 2 KB query strings allow; if Defender refuses one anyway (400/414), each half is asked on its own,
+// so no name fails because another shared its call. A burst of N messages costs about N / 19 calls of the
+// 100-per-minute budget (19 short names fill the 100 nodes), fewer names per call when they are long.
 import type { DefenderApi } from './defender-client.js';
+import { machinesQuerySize } from './defender-client.js';
 import { machineMatches } from './device-names.js';
+import {
+  DEFENDER_QUERY_BUDGET,
+  fitsBudget,
+  isRefusedQuery,
+  packBatches,
+  type QueryBudget,
+} from './odata-limits.js';
 import type { Machine } from './types.js';
 
-/** Typed device name (machine id, FQDN or short name) → every machine it names. */
+/** Typed device name (machine id, FQDN or short host name) → every machine it names. */
 export type DeviceFinder = (typed: string) => Promise<Machine[]>;
 
-/** Keeps the request line well under the 2 KB URLs that proxies and gateways accept everywhere. */
-const DEFAULT_MAX_BATCH = 15;
 /** Each short name matches only itself or `name.*`; this leaves room to report ambiguous ones. */
 const TOP_PER_NAME = 20;
 
@@ -19,22 +27,41 @@ interface Waiter {
   reject: (error: unknown) => void;
 }
 
+export interface DeviceFinderOptions {
+  /** The limits a lookup must stay under. Default Defender's: 100 filter nodes, 2048-character query strings. */
+  budget?: QueryBudget;
+}
+
+const queryOf = (names: readonly string[]) => ({ devices: names, top: names.length * TOP_PER_NAME });
+
 export function createDeviceFinder(
   defender: Pick<DefenderApi, 'findMachines'>,
-  options: { maxBatch?: number } = {},
+  options: DeviceFinderOptions = {},
 ): DeviceFinder {
-  const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+  const budget = options.budget ?? DEFENDER_QUERY_BUDGET;
   const waiting: Waiter[] = [];
   let running = false;
 
-  async function lookUp(batch: Waiter[]): Promise<void> {
-    const names = [...new Set(batch.map((w) => w.name))];
+  /** One call for these names; when Defender refuses the query, each half on its own, down to single names. */
+  async function lookUp(names: string[], batch: Waiter[]): Promise<void> {
+    let machines: Machine[];
     try {
-      const machines = await defender.findMachines({ devices: names, top: names.length * TOP_PER_NAME });
-      for (const w of batch) w.resolve(machines.filter((m) => machineMatches(w.name, m)));
+      machines = await defender.findMachines(queryOf(names));
     } catch (error) {
+      if (names.length > 1 && isRefusedQuery(error)) {
+        const middle = Math.ceil(names.length / 2);
+        for (const half of [names.slice(0, middle), names.slice(middle)]) {
+          await lookUp(
+            half,
+            batch.filter((w) => half.includes(w.name)),
+          );
+        }
+        return;
+      }
       for (const w of batch) w.reject(error);
+      return;
     }
+    for (const w of batch) w.resolve(machines.filter((m) => machineMatches(w.name, m)));
   }
 
   async function drain(): Promise<void> {
@@ -42,15 +69,17 @@ export function createDeviceFinder(
     running = true;
     try {
       while (waiting.length > 0) {
-        // Distinct names per call; a name asked twice rides along for free.
+        // Distinct names, as many as fit one call; a name asked twice rides along for free.
+        const distinct = [...new Set(waiting.map((w) => w.name))];
+        const names = packBatches(distinct, (batch) =>
+          fitsBudget(machinesQuerySize(queryOf(batch)), budget),
+        )[0]!;
         const batch: Waiter[] = [];
-        const names = new Set<string>();
-        while (waiting.length > 0 && (names.size < maxBatch || names.has(waiting[0]!.name))) {
-          const next = waiting.shift()!;
-          names.add(next.name);
-          batch.push(next);
+        for (let i = 0; i < waiting.length; ) {
+          if (names.includes(waiting[i]!.name)) batch.push(...waiting.splice(i, 1));
+          else i++;
         }
-        await lookUp(batch);
+        await lookUp(names, batch);
       }
     } finally {
       running = false;

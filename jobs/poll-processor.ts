@@ -1,11 +1,22 @@
-// Polls every in-flight Defender action with as few calls as the API allows: one filtered list call per 50 actions.
+// Polls every in-flight Defender action with as few calls as the API allows: one `id in (...)` list call per batch,
+// each batch as many ids as fit Defender's 2 KB query string (about 44 action GUIDs).
 import type { Job } from 'bullmq';
 import { isFinal, type LiveResponseRequest } from '../core/request.js';
+import { actionIdsQuerySize } from '../defender/defender-client.js';
+import { callInHalvesWhenRefused, fitsBudget, packBatches } from '../defender/odata-limits.js';
 import type { JobDeps } from './job-deps.js';
 import { observeAction } from './observe-action.js';
 
-/** Ids per `$filter=id in (...)` call: keeps the URL far below common 8 KB limits. */
+/** At most this many ids per call even when they are short (keeps one answer's size bounded). */
 export const POLL_BATCH = 50;
+
+/** Action ids in batches that fit Defender's query limits (packBatches over `id in (...)`). */
+export function pollBatches<T>(items: readonly T[], idOf: (item: T) => string): T[][] {
+  return packBatches(
+    items,
+    (batch) => batch.length <= POLL_BATCH && fitsBudget(actionIdsQuerySize(batch.map(idOf))),
+  );
+}
 
 export function createPollProcessor(deps: JobDeps) {
   const { requests, defender, logger } = deps;
@@ -19,10 +30,15 @@ export function createPollProcessor(deps: JobDeps) {
     if (inflight.length === 0) return 'nothing in flight';
 
     let calls = 0;
-    for (let i = 0; i < inflight.length; i += POLL_BATCH) {
-      const batch = inflight.slice(i, i + POLL_BATCH);
-      const actions = await defender.listMachineActions({ ids: batch.map((r) => r.actionId!) });
-      calls++;
+    for (const batch of pollBatches(inflight, (r) => r.actionId!)) {
+      // Defender refusing a batch's query (400/414) costs that tick a few more calls, never a request.
+      const actions = await callInHalvesWhenRefused(
+        batch.map((r) => r.actionId!),
+        (ids) => {
+          calls++;
+          return defender.listMachineActions({ ids });
+        },
+      );
       const byId = new Map(actions.map((a) => [a.id, a]));
       for (const request of batch) {
         const action = byId.get(request.actionId!);
