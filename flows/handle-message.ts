@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import { renderRequestCard } from '../cards/request-card.js';
 import type { ApprovalPolicy } from '../core/approval-policy.js';
-import { isTenantAllowed, sameConversation } from '../core/approval-policy.js';
+import { isTenantAllowed, sameConversation, samePerson } from '../core/approval-policy.js';
 import type { Clock } from '../core/clock.js';
 import { describeCommand } from '../core/commands.js';
 import { formatDuration } from '../core/durations.js';
@@ -11,6 +11,7 @@ import { newRequest } from '../core/new-request.js';
 import { type ParsedMessage, parseMessage } from '../core/parse-message.js';
 import type { LiveResponseRequest, Person } from '../core/request.js';
 import { newRequestId } from '../core/request-id.js';
+import { inlineCode } from '../core/validate-command.js';
 import type { RequestStore } from '../core/request-store.js';
 import { actorOf } from '../core/request-store.js';
 import { BudgetExhaustedError } from '../defender/defender-budget.js';
@@ -136,12 +137,24 @@ async function resolveApprovers(turn: ChatTurn, deps: FlowDeps): Promise<Person[
   return [...unique.values()];
 }
 
+/** Why no card was posted where no approver (other than the requester) is a member, and where to ask instead. */
+function noApproverHere(turn: ChatTurn, parsed: Extract<ParsedMessage, { kind: 'request' }>): string {
+  const place =
+    turn.conversationKind === 'personal' ? 'chat' : turn.conversationKind === 'groupChat' ? 'group chat' : 'channel';
+  const ask = `${parsed.commands.map(describeCommand).join(' then ')} on ${parsed.device}${parsed.reason ? ` because ${parsed.reason}` : ''}`;
+  return `Nothing was requested: no on-call approver who may decide on it is a member of this ${place}, so nobody here could approve it. Ask in your incident channel or a group chat with an approver, mentioning the bot: ${inlineCode(ask)}`;
+}
+
 async function createRequest(
   turn: ChatTurn,
   parsed: Extract<ParsedMessage, { kind: 'request' }>,
   deps: FlowDeps,
 ): Promise<void> {
   const { defender } = deps;
+  // A card nobody here can approve would sit for the whole approval timeout: say so before asking anything.
+  const approvers = await resolveApprovers(turn, deps);
+  if (!approvers.some((person) => deps.policy.allowSelfApproval || !samePerson(person, turn.from)))
+    return turn.reply(noApproverHere(turn, parsed));
   const device = await resolveDevice(deps.findDevice, defender, parsed.device);
   if (!device.ok) return turn.reply(device.message);
   const library = checkLibrary(parsed.commands, await deps.library());
@@ -149,7 +162,6 @@ async function createRequest(
   const busy = checkNotBusy(await deps.activeActions(), device.value);
   if (!busy.ok) return turn.reply(busy.message);
 
-  const approvers = await resolveApprovers(turn, deps);
   const now = deps.clock.now();
   let request: LiveResponseRequest | null = null;
   for (let attempt = 0; attempt < 5 && !request; attempt++) {
@@ -191,10 +203,6 @@ async function createRequest(
   }
   const posted = await deps.requests.transition(request.id, { type: 'cardPosted', activityId });
   await deps.scheduler.expireAt(request.id, Date.parse(request.expiresAt), deps.clock.now());
-  if (approvers.length === 0)
-    await turn.reply(
-      `None of the approvers is a member of this conversation, so none of them can see ${request.id}. Ask in your incident channel or a group chat with an on-call approver.`,
-    );
   deps.logger.info(
     {
       requestId: request.id,

@@ -41,7 +41,7 @@ function defenderCalls(): number {
   return stack.sim.control.calls().length;
 }
 
-describe.each(PLACES)('chat grammar in %s', (_, place) => {
+describe.each(PLACES)('chat grammar in %s', (where, place) => {
   it('answers help with every command and an example', async () => {
     const { replies, cards } = await say(stack, client, place(), USERS.requester, 'help');
     expect(cards).toBe(0);
@@ -78,36 +78,77 @@ describe.each(PLACES)('chat grammar in %s', (_, place) => {
     expect(defenderCalls()).toBe(calls);
   });
 
-  it('shows a request with `status`, lists it with `status` and cancels it with `cancel <id>`', async () => {
-    const conversation = place();
-    const attempts = runLiveResponseAttempts(stack);
-    const { activity, requestId } = await askFor(
+  // A 1:1 chat has no approver in it, so no request is made there (tested below).
+  it.skipIf(where === 'a 1:1 chat')(
+    'shows a request with `status`, lists it with `status` and cancels it with `cancel <id>`',
+    async () => {
+      const conversation = place();
+      const attempts = runLiveResponseAttempts(stack);
+      const { activity, requestId } = await askFor(
+        stack,
+        client,
+        conversation,
+        USERS.requester,
+        'run whoami.ps1 on desktop-test because checking the session account',
+      );
+
+      const listed = await say(stack, client, conversation, USERS.requester, 'status');
+      expect(listed.cards).toBe(0);
+      expect(listed.replies[0]).toContain('Recent requests here');
+      expect(listed.replies[0]).toMatch(new RegExp(`${requestId}\\*\\* — AwaitingApproval`));
+
+      const one = await say(
+        stack,
+        client,
+        conversation,
+        USERS.requester,
+        `status ${requestId.toLowerCase()}`,
+      );
+      expect(one.replies).toHaveLength(1);
+      expect(one.replies[0]).toContain(requestId);
+      expect(one.replies[0]).toContain('desktop-test.contoso.local');
+      expect(one.replies[0]).toContain('run whoami.ps1');
+      expect(one.replies[0]).toContain('asked by Riley Analyst');
+
+      const cancelled = await say(stack, client, conversation, USERS.requester, `cancel ${requestId}`);
+      expect(cancelled.replies).toEqual([`${requestId} is cancelled. Nothing was sent to the device.`]);
+      await waitForCard(stack, activity.id, /Cancelled/);
+
+      const after = await say(stack, client, conversation, USERS.requester, `status ${requestId}`);
+      expect(after.replies[0]).toMatch(new RegExp(`${requestId}\\*\\* — Cancelled`));
+      expect(runLiveResponseAttempts(stack)).toBe(attempts);
+    },
+  );
+});
+
+describe('where no approver can see the card', () => {
+  it('posts no card in a 1:1 chat, says at once why, and shows what to send where an approver is', async () => {
+    const calls = defenderCalls();
+    const { replies, cards } = await say(
       stack,
       client,
-      conversation,
+      personalChat(USERS.requester),
       USERS.requester,
       'run whoami.ps1 on desktop-test because checking the session account',
     );
+    expect(cards).toBe(0);
+    expect(replies).toEqual([
+      'Nothing was requested: no on-call approver who may decide on it is a member of this chat, so nobody here could approve it. Ask in your incident channel or a group chat with an approver, mentioning the bot: `run whoami.ps1 on desktop-test because checking the session account`',
+    ]);
+    // Nothing was asked of Defender for a request that could never be approved.
+    expect(defenderCalls()).toBe(calls);
+  });
 
-    const listed = await say(stack, client, conversation, USERS.requester, 'status');
-    expect(listed.cards).toBe(0);
-    expect(listed.replies[0]).toContain('Recent requests here');
-    expect(listed.replies[0]).toMatch(new RegExp(`${requestId}\\*\\* — AwaitingApproval`));
-
-    const one = await say(stack, client, conversation, USERS.requester, `status ${requestId.toLowerCase()}`);
-    expect(one.replies).toHaveLength(1);
-    expect(one.replies[0]).toContain(requestId);
-    expect(one.replies[0]).toContain('desktop-test.contoso.local');
-    expect(one.replies[0]).toContain('run whoami.ps1');
-    expect(one.replies[0]).toContain('asked by Riley Analyst');
-
-    const cancelled = await say(stack, client, conversation, USERS.requester, `cancel ${requestId}`);
-    expect(cancelled.replies).toEqual([`${requestId} is cancelled. Nothing was sent to the device.`]);
-    await waitForCard(stack, activity.id, /Cancelled/);
-
-    const after = await say(stack, client, conversation, USERS.requester, `status ${requestId}`);
-    expect(after.replies[0]).toMatch(new RegExp(`${requestId}\\*\\* — Cancelled`));
-    expect(runLiveResponseAttempts(stack)).toBe(attempts);
+  it('does not count the requester as their own approver in their 1:1 chat', async () => {
+    const { replies, cards } = await say(
+      stack,
+      client,
+      personalChat(USERS.approver),
+      USERS.approver,
+      'run whoami.ps1 on desktop-test',
+    );
+    expect(cards).toBe(0);
+    expect(replies[0]).toMatch(/^Nothing was requested: no on-call approver who may decide on it/);
   });
 });
 
