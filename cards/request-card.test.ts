@@ -123,6 +123,9 @@ describe('renderRequestCard', () => {
         { title: 'Risk', value: 'Medium' },
         { title: 'Exposure', value: 'Low' },
         { title: 'Last seen', value: '09:12 UTC' },
+        ...(state === 'AwaitingApproval'
+          ? [{ title: 'Other sessions', value: expect.stringContaining('opened in the portal are not visible') }]
+          : []),
       ]);
       expect(commandContainers(card)).toHaveLength(2);
       expect(texts(card)).toContain('run minidump.ps1 OfficeClickToRun');

@@ -579,9 +579,35 @@ function commandView(
   const command = request.commands[index]!;
   const progress: CommandProgress = request.progress[index] ?? { status: 'Created', errors: [] };
   const status = commandStatus(request, index, progress);
+    ...(device.olderRecords?.length
+      ? [{ title: 'Older records', value: olderRecordsText(device.olderRecords, device.machineId) }]
+      : []),
+    // What the pre-flight could check, and no more: portal sessions are not listed by machineactions.
+    ...(request.state === 'AwaitingApproval'
+      ? [
+          {
+            title: 'Other sessions',
+            value:
+              'No live response from the API is pending on this device; sessions opened in the portal are not visible to the bot',
+          },
+        ]
+      : []),
   // Defender's errors are short messages: blank ones carry nothing, and each is capped like any free text.
   const errors = cardLines(
     clip(progress.errors.filter((error) => error.trim() !== '').join('\n'), budget.commandErrorsChars),
+/** "2 older Inactive records of this name were ignored (this request uses machine id …)". */
+function olderRecordsText(records: readonly { healthStatus?: string }[], machineId: string): string {
+  const byStatus = new Map<string, number>();
+  for (const record of records) {
+    const status = record.healthStatus ?? '';
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+  }
+  const parts = [...byStatus].map(
+    ([status, count]) => `${count} older ${status ? `${status} ` : ''}record${count === 1 ? '' : 's'}`,
+  );
+  return `${parts.join(' and ')} of this name ${records.length === 1 ? 'was' : 'were'} ignored (this request uses machine id ${machineId})`;
+}
+
     budget.commandErrorsChars,
     budget.commandErrorsLines,
   );

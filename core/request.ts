@@ -51,6 +51,17 @@ export interface DeviceFacts {
   riskScore?: string;
   exposureLevel?: string;
   lastSeen?: string;
+  /**
+   * Other Defender records with this device's name that the pre-flight set aside: a re-imaged machine keeps its
+   * older records (Inactive, or Active until they age out). Shown on the card so the approver knows.
+   */
+  olderRecords?: OlderDeviceRecord[];
+}
+
+export interface OlderDeviceRecord {
+  machineId: string;
+  healthStatus?: string;
+  lastSeen?: string;
 }
 
 /** Command progress as the bot shows it; `NotRun` = a previous command failed or the action ended first. */

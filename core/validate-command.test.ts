@@ -5,10 +5,13 @@ import {
   describeCharacter,
   FORBIDDEN_ARG_CHARACTERS,
   isMachineId,
+  pathFlavourOf,
+  platformFamilyOf,
   SCRIPT_EXTENSIONS,
   showInput,
   validateCommand,
   validateCommandCount,
+  validateCommandOrder,
   validateDevice,
   validateGetFilePath,
   validateLibraryFileName,
@@ -169,6 +172,73 @@ describe('validateGetFilePath', () => {
     [`C:\\${'a'.repeat(258)}`, '260'],
   ])('refuses %j', (input, problem) => {
     expect(problemOf(validateGetFilePath(input))).toContain(problem);
+  });
+});
+
+describe('validateGetFilePath for Linux and macOS', () => {
+  it.each([
+    ['/var/log/syslog'],
+    ['/Users/jane doe/Library/Logs/x.log'],
+    ['/tmp/a:b;c$d.txt'],
+    ['  /etc/hosts  '],
+  ])('keeps %j as typed, never as a Windows path', (input) => {
+    expect(validateGetFilePath(input)).toEqual({ ok: true, value: input.trim() });
+    expect(pathFlavourOf(input)).toBe('posix');
+  });
+
+  it.each([
+    ['/var/log/../../etc/shadow', '`..`'],
+    ['/var/./log', '`.`'],
+    ['/var//log', 'empty folder name'],
+    ['/var/log/', 'is a folder'],
+    ['/var/log\\syslog', 'mixes'],
+    ['/tmp/a"b', '`"`'],
+    ['/tmp/a\u0000b', 'U+0000'],
+    [`/${'a'.repeat(1024)}`, '1024'],
+  ])('refuses %j', (input, problem) => {
+    expect(problemOf(validateGetFilePath(input))).toContain(problem);
+  });
+
+  it('reads a path starting with two slashes as a Windows network path', () => {
+    expect(pathFlavourOf('//server/share/x')).toBe('windows');
+    expect(problemOf(validateGetFilePath('//server/share/x'))).toContain('UNC');
+  });
+});
+
+describe('platformFamilyOf', () => {
+  it.each([
+    ['Windows10', 'windows'],
+    ['WindowsServer2022', 'windows'],
+    ['Linux', 'posix'],
+    ['macOS', 'posix'],
+    ['Ubuntu', 'posix'],
+    ['RedHatEnterpriseLinux', 'posix'],
+    [undefined, 'unknown'],
+    ['iOS', 'unknown'],
+  ])('reads %s as %s', (osPlatform, family) => {
+    expect(platformFamilyOf(osPlatform)).toBe(family);
+  });
+});
+
+describe('validateCommandOrder', () => {
+  const run = { type: 'RunScript', scriptName: 'minidump.ps1', args: 'OfficeClickToRun' } as const;
+  const get = { type: 'GetFile', path: 'C:\\Program Files\\x.log' } as const;
+  const put = { type: 'PutFile', fileName: 'procdump64.exe' } as const;
+
+  it('takes PutFile → RunScript → GetFile with repeats', () => {
+    const commands = [put, put, run, run, get, get];
+    expect(validateCommandOrder(commands, 'pc1')).toEqual({ ok: true, value: commands });
+  });
+
+  it('refuses another order, explaining the rule and offering the reordered request ready to send', () => {
+    const checked = validateCommandOrder([get, run, put], 'pc1', 'INC-42');
+    expect(checked.ok).toBe(false);
+    if (checked.ok) return;
+    expect(checked.problem).toContain('in the order `putfile`, then `run`, then `getfile`');
+    expect(checked.problem).toContain('`run` comes after `getfile`');
+    expect(checked.example).toBe(
+      'putfile procdump64.exe then run minidump.ps1 OfficeClickToRun then getfile "C:\\Program Files\\x.log" on pc1 because INC-42',
+    );
   });
 });
 

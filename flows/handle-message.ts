@@ -157,9 +157,9 @@ async function createRequest(
     return turn.reply(noApproverHere(turn, parsed));
   const device = await resolveDevice(deps.findDevice, defender, parsed.device);
   if (!device.ok) return turn.reply(device.message);
-  const library = checkLibrary(parsed.commands, await deps.library());
+  const library = checkLibrary(parsed.commands, await deps.library(), device.value.machine);
   if (!library.ok) return turn.reply(library.message);
-  const busy = checkNotBusy(await deps.activeActions(), device.value);
+  const busy = checkNotBusy(await deps.activeActions(), device.value.machine);
   if (!busy.ok) return turn.reply(busy.message);
 
   const now = deps.clock.now();
