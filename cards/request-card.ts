@@ -347,6 +347,19 @@ export function buildRequestCardData(
   };
 }
 
+/** The headline state as the card's badge shows it, for replies that name a request's state. */
+export function stateLabel(request: LiveResponseRequest): string {
+  const failed = scriptsExitedNonZero(request, CARD_BUDGETS[0]!);
+  return request.state === 'Succeeded' && failed.length > 0
+    ? scriptFailedBadge(failed).text
+    : BADGES[request.state].text;
+}
+
+/** A command's status as the card shows it (`Completed`, `Queued`, `Not run`…), for replies. */
+export function commandStatusLabel(request: LiveResponseRequest, index: number): string {
+  return commandStatus(request, index, request.progress[index] ?? { status: 'Created', errors: [] }).text;
+}
+
 function statusLines(
   request: LiveResponseRequest,
   options: RequestCardOptions,
@@ -566,19 +579,6 @@ function deviceFacts(request: LiveResponseRequest, clock: CardClock): { title: s
     { title: 'Risk', value: device.riskScore || unknown },
     { title: 'Exposure', value: device.exposureLevel || unknown },
     { title: 'Last seen', value: device.lastSeen ? clock.format(device.lastSeen) : unknown },
-  ];
-}
-
-function commandView(
-  request: LiveResponseRequest,
-  index: number,
-  options: RequestCardOptions,
-  clock: CardClock,
-  budget: CardBudget,
-): CommandView {
-  const command = request.commands[index]!;
-  const progress: CommandProgress = request.progress[index] ?? { status: 'Created', errors: [] };
-  const status = commandStatus(request, index, progress);
     ...(device.olderRecords?.length
       ? [{ title: 'Older records', value: olderRecordsText(device.olderRecords, device.machineId) }]
       : []),
@@ -592,9 +592,9 @@ function commandView(
           },
         ]
       : []),
-  // Defender's errors are short messages: blank ones carry nothing, and each is capped like any free text.
-  const errors = cardLines(
-    clip(progress.errors.filter((error) => error.trim() !== '').join('\n'), budget.commandErrorsChars),
+  ];
+}
+
 /** "2 older Inactive records of this name were ignored (this request uses machine id …)". */
 function olderRecordsText(records: readonly { healthStatus?: string }[], machineId: string): string {
   const byStatus = new Map<string, number>();
@@ -608,6 +608,19 @@ function olderRecordsText(records: readonly { healthStatus?: string }[], machine
   return `${parts.join(' and ')} of this name ${records.length === 1 ? 'was' : 'were'} ignored (this request uses machine id ${machineId})`;
 }
 
+function commandView(
+  request: LiveResponseRequest,
+  index: number,
+  options: RequestCardOptions,
+  clock: CardClock,
+  budget: CardBudget,
+): CommandView {
+  const command = request.commands[index]!;
+  const progress: CommandProgress = request.progress[index] ?? { status: 'Created', errors: [] };
+  const status = commandStatus(request, index, progress);
+  // Defender's errors are short messages: blank ones carry nothing, and each is capped like any free text.
+  const errors = cardLines(
+    clip(progress.errors.filter((error) => error.trim() !== '').join('\n'), budget.commandErrorsChars),
     budget.commandErrorsChars,
     budget.commandErrorsLines,
   );

@@ -1,12 +1,14 @@
 // A message to the bot: parse it, then answer help/scripts/status/cancel, or pre-flight a request and post its card.
 import type { Logger } from 'pino';
-import { renderRequestCard } from '../cards/request-card.js';
+import { createCardClock } from '../cards/card-time.js';
+import { commandStatusLabel, renderRequestCard, stateLabel } from '../cards/request-card.js';
 import type { ApprovalPolicy } from '../core/approval-policy.js';
 import { isTenantAllowed, sameConversation, samePerson } from '../core/approval-policy.js';
 import type { Clock } from '../core/clock.js';
 import { describeCommand } from '../core/commands.js';
 import { formatDuration } from '../core/durations.js';
 import { formatInvalid, helpText } from '../core/help-text.js';
+import { teamsMarkdown } from '../core/help-text-markdown.js';
 import { newRequest } from '../core/new-request.js';
 import { type ParsedMessage, parseMessage } from '../core/parse-message.js';
 import type { LiveResponseRequest, Person } from '../core/request.js';
@@ -51,10 +53,12 @@ export async function handleMessage(turn: ChatTurn, text: string, deps: FlowDeps
     return;
   }
   const parsed = parseMessage(text);
+  // Every reply goes through one formatter, so Teams shows what the text says (see teamsMarkdown).
+  const out: ChatTurn = { ...turn, reply: (markdown) => turn.reply(teamsMarkdown(markdown)) };
   try {
-    await route(turn, parsed, deps);
+    await route(out, parsed, deps);
   } catch (error) {
-    await turn.reply(explainFailure(error));
+    await out.reply(explainFailure(error));
     if (!(error instanceof DefenderApiError) && !(error instanceof BudgetExhaustedError)) throw error;
   }
 }
@@ -105,11 +109,12 @@ function formatLibrary(files: LibraryFile[]): string {
   return `**Live response library** (${files.length})\n${lines.join('\n')}\n\nRun one with e.g. \`run ${files[0]!.fileName} on <device>\`.`;
 }
 
+/** One request in words, with the state names and times the card shows. */
 function statusLine(request: LiveResponseRequest): string {
   const commands = request.commands
-    .map((c, i) => `${describeCommand(c)} (${request.progress[i]?.status ?? 'Created'})`)
+    .map((c, i) => `${describeCommand(c)} (${commandStatusLabel(request, i)})`)
     .join(', ');
-  return `**${request.id}** — ${request.state} on \`${request.device.computerDnsName}\` — ${commands} — asked by ${request.requester.name}`;
+  return `**${request.id}** — ${stateLabel(request)} on \`${request.device.computerDnsName}\` — ${commands} — asked by ${request.requester.name}`;
 }
 
 async function statusText(turn: ChatTurn, requestId: string | undefined, deps: FlowDeps): Promise<string> {
@@ -118,8 +123,9 @@ async function statusText(turn: ChatTurn, requestId: string | undefined, deps: F
     // Requests are shown only where they were made: device names and evidence stay in their incident channel.
     if (!request || !sameConversation(request, turn.tenantId, turn.conversationId))
       return `There is no request ${requestId} here. Type \`status\` to list the recent requests here.`;
+    const clock = createCardClock(new Date(deps.clock.now()));
     const decision = request.decision
-      ? `\n\n${request.decision.kind} by ${request.decision.by.name} at ${request.decision.at}`
+      ? `\n\n${request.decision.kind === 'approved' ? 'Approved' : 'Rejected'} by ${request.decision.by.name} at ${clock.format(request.decision.at)}`
       : '';
     const failure = request.failure ? `\n\n${request.failure.code}: ${request.failure.message}` : '';
     return `${statusLine(request)}${decision}${failure}`;

@@ -43,13 +43,18 @@ function defenderCalls(): number {
 
 describe.each(PLACES)('chat grammar in %s', (where, place) => {
   it('answers help with every command and an example', async () => {
-    const { replies, cards } = await say(stack, client, place(), USERS.requester, 'help');
+    const conversation = place();
+    const { replies, cards } = await say(stack, client, conversation, USERS.requester, 'help');
     expect(cards).toBe(0);
     expect(replies).toHaveLength(1);
     const help = replies[0]!;
     expect(help).toContain('What I understand');
-    for (const usage of ['run <script>', 'getfile <path> from <device>', 'status', 'cancel <request id>'])
+    for (const usage of ['run ‹script›', 'getfile ‹path› from ‹device›', 'status', 'cancel ‹request id›'])
       expect(help).toContain(usage);
+    // Exactly what Teams receives: Markdown with no angle brackets, which Teams would show as &lt; &gt; in code.
+    expect(help).not.toMatch(/[<>]|&lt;|&gt;/);
+    const sent = stack.teams.activities(conversation.id).findLast((a) => a.text === help);
+    expect(sent?.textFormat).toBe('markdown');
     expect(help).toContain('run minidump.ps1 OfficeClickToRun on desktop-test');
   });
 
@@ -60,11 +65,14 @@ describe.each(PLACES)('chat grammar in %s', (where, place) => {
     expect(replies[0]).toContain('Live response library');
     expect(replies[0]).toContain('`whoami.ps1`');
     expect(replies[0]).toMatch(/`minidump\.ps1`.*arguments: Process name/);
+    // A path in a description keeps every backslash once Markdown reads the doubled ones, and no tag-like text.
+    expect(replies[0]).toContain('C:\\\\windows\\\\TEMP\\\\‹process›.dmp.zip');
+    expect(replies[0]).not.toMatch(/[<>]|&lt;|&gt;/);
   });
 
   it.each([
     ['rnu whoami.ps1 on desktop-test', /Did you mean `run`\?/],
-    ['run whoami.ps1', /Which device\? End the request with `on <device>`/],
+    ['run whoami.ps1', /Which device\? End the request with `on ‹device›`/],
     ['cancel', /`cancel` needs its id/],
     ['', /The message is empty/],
   ])('says what is wrong with "%s", with an example and no card', async (text, problem) => {
@@ -95,7 +103,8 @@ describe.each(PLACES)('chat grammar in %s', (where, place) => {
       const listed = await say(stack, client, conversation, USERS.requester, 'status');
       expect(listed.cards).toBe(0);
       expect(listed.replies[0]).toContain('Recent requests here');
-      expect(listed.replies[0]).toMatch(new RegExp(`${requestId}\\*\\* — AwaitingApproval`));
+      expect(listed.replies[0]).toMatch(new RegExp(`${requestId}\\*\\* — Awaiting approval`));
+      expect(listed.replies[0]).toContain('run whoami.ps1 (Not started)');
 
       const one = await say(
         stack,
@@ -116,6 +125,7 @@ describe.each(PLACES)('chat grammar in %s', (where, place) => {
 
       const after = await say(stack, client, conversation, USERS.requester, `status ${requestId}`);
       expect(after.replies[0]).toMatch(new RegExp(`${requestId}\\*\\* — Cancelled`));
+      expect(after.replies[0]).not.toMatch(/\d{4}-\d\d-\d\dT/);
       expect(runLiveResponseAttempts(stack)).toBe(attempts);
     },
   );
@@ -153,6 +163,31 @@ describe('where no approver can see the card', () => {
 });
 
 describe('status and cancel', () => {
+  it("writes times as the card does, and names states and commands with the card's words", async () => {
+    const thread = channelThread();
+    const { activity, requestId } = await askFor(
+      stack,
+      client,
+      thread,
+      USERS.requester,
+      'run whoami.ps1 on desktop-test',
+    );
+    const click = await client.invokeAction({
+      conversation: thread,
+      from: USERS.approver,
+      replyToId: activity.id,
+      verb: 'lr.approve',
+      data: { requestId },
+    });
+    expect(click.status).toBe(200);
+    await waitForCard(stack, activity.id, /Finished at/);
+    const { replies } = await say(stack, client, thread, USERS.requester, `status ${requestId}`);
+    expect(replies[0]).toMatch(new RegExp(`\\*\\*${requestId}\\*\\* — Succeeded on`));
+    expect(replies[0]).toContain('run whoami.ps1 (Completed)');
+    expect(replies[0]).toMatch(/Approved by Alex Lead at \d\d:\d\d UTC/);
+    expect(replies[0]).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:/);
+  });
+
   it('says there is nothing yet when no request was made in the conversation', async () => {
     const { replies } = await say(stack, client, freshGroupChat(stack), USERS.requester, 'status');
     expect(replies).toEqual(['No live response requests here yet. Type `help` to see how to ask for one.']);
