@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDuration, parseRates, type Rate } from '../core/durations.js';
+import { DEFAULT_TEAMS_THREAD_RATE } from '../core/teams-limits.js';
 import { defenderScopeFor } from '../defender/token-provider.js';
 import { OPS_SETTINGS, type OpsConfig, readOpsConfig } from './ops-config.js';
 
@@ -191,7 +192,7 @@ export const SETTINGS = {
   ALLOWED_TENANT_IDS: { default: '', example: '72f988bf-86f1-41af-91ab-2d7cd011db47' },
   APPROVAL_TIMEOUT: { default: '30m', example: '30m' },
   POLL_INTERVAL: { default: '5s', example: '5s' },
-  TEAMS_THREAD_RATE: { default: '3/1s,50/30s', example: '3/1s,50/30s' },
+  TEAMS_THREAD_RATE: { default: DEFAULT_TEAMS_THREAD_RATE, example: DEFAULT_TEAMS_THREAD_RATE },
   JOB_LOCK_DURATION: { default: '30s', example: '30s' },
   LOG_LEVEL: { default: 'info', example: 'info' },
   ...OPS_SETTINGS,

@@ -311,6 +311,37 @@ describe('fake Teams connector with a real botbuilder CloudAdapter', () => {
     });
   });
 
+  it("throttles a thread's 1,801st operation within an hour, Teams' hourly thread limit", async () => {
+    const clock = { t: 1_000_000_000 };
+    const hourly = await startFakeTeamsConnector({ now: () => clock.t });
+    try {
+      const conversationId = channelThread().id;
+      const url = `${hourly.url}v3/conversations/${encodeURIComponent(conversationId)}/activities`;
+      const post = () =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ type: 'message', text: 'update' }),
+        });
+      // One every 600 ms keeps under 7/1s, 8/2s and 60/30s: only the hour can refuse.
+      for (let i = 0; i < 1_800; i++) {
+        expect((await post()).status).toBe(201);
+        clock.t += 600;
+      }
+      const refused = await post();
+      expect(refused.status).toBe(429);
+      // The first operation leaves the hour 3,600 s after it was made, 1,080 s ago.
+      expect(Number(refused.headers.get('retry-after'))).toBe(3_600 - 1_080);
+      expect(hourly.throttles()).toMatchObject([
+        { reason: 'rate-limit', window: { windowMs: 3_600_000, max: 1_800 } },
+      ]);
+      clock.t += (3_600 - 1_080) * 1_000;
+      expect((await post()).status).toBe(201);
+    } finally {
+      await hourly.close();
+    }
+  });
+
   it('leaves a hung request unanswered, and can store a send whose answer is lost', async () => {
     const conversationId = channelThread().id;
     const url = `${connector.url}v3/conversations/${encodeURIComponent(conversationId)}/activities`;

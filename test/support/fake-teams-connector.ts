@@ -14,7 +14,10 @@ export interface RateLimitWindow {
 
 /**
  * Teams' documented limits per bot per conversation thread; sends, replies, updates and deletes all count
- * against the same budget.
+ * against the same budget ("Optimize your bot with rate limiting in Teams",
+ * learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit, "Per bot per thread limit"). The page says the
+ * 1,800 per hour applies "if multiple bot messages are sent to a single user"; the fake applies it to every thread,
+ * the stricter reading.
  */
 export const TEAMS_THREAD_RATE_LIMITS: readonly RateLimitWindow[] = [
   { windowMs: 1_000, max: 7 },
@@ -40,6 +43,8 @@ export interface FakeTeamsConnectorOptions {
    * to hold the bot to the project's stricter rule (cards must also fit older Teams surfaces).
    */
   maxActivityBytes?: number;
+  /** Clock of the rate windows (epoch ms). Default `Date.now`; a test's own clock crosses the hourly window at once. */
+  now?: () => number;
 }
 
 /** An activity as the bot posted it, with the id this fake gave it and the conversation it was posted to. */
@@ -290,6 +295,7 @@ export async function startFakeTeamsConnector(
   const rateLimits = options.rateLimits ?? TEAMS_THREAD_RATE_LIMITS;
   const longestWindowMs = Math.max(HOUR_MS, ...rateLimits.map((w) => w.windowMs));
   const maxActivityBytes = options.maxActivityBytes ?? DEFAULT_MAX_ACTIVITY_BYTES;
+  const clock = options.now ?? Date.now;
   let enforceRateLimits = options.enforceRateLimits ?? true;
   const appRateLimits = options.appRateLimits ?? TEAMS_APP_RATE_LIMITS;
   const appLongestWindowMs = Math.max(...appRateLimits.map((w) => w.windowMs));
@@ -623,7 +629,7 @@ export async function startFakeTeamsConnector(
     const fault = takeFault(method, decodedPath, url.pathname);
     if (fault) entry.injected = true;
     if (fault?.spec.delayMs) await sleep(fault.spec.delayMs);
-    const now = Date.now();
+    const now = clock();
     if (countsAgainstThread) countAttempt(route.conversationId!, now);
     const spec = fault?.spec;
     const delayOnly =
