@@ -22,6 +22,10 @@ export interface HttpDeps {
   /** Budgeted client that mints a result's Defender URL when its link is first opened. */
   defender: Pick<DefenderApi, 'getResultDownloadLink'>;
   logger: Logger;
+  /** More routes (the Teams tab's page and API), mounted before the 404. */
+  routers?: express.Router[];
+  /** Set when downloads need sign-in: a card's bearer link sends the browser to the tab (this deep link) instead. */
+  signInDownloadLink?: (requestId: string) => string;
   /** With an app id: a POST without a bearer token is refused here, without botbuilder printing a stack for it. */
   requireAuthorization?: boolean;
 }
@@ -138,6 +142,12 @@ export function createHttpApp(deps: HttpDeps): express.Express {
 
   app.get('/download/:requestId/:index/:linkId', async (req, res) => {
     const { requestId, linkId } = req.params;
+    if (deps.signInDownloadLink) {
+      // DOWNLOAD_MODE=sso: the link alone is no longer the key; Teams opens the tab at the request, which signs in.
+      const id = /^LR-[0-9A-Z]{6}$/.test(requestId) ? requestId : '';
+      res.redirect(302, deps.signInDownloadLink(id));
+      return;
+    }
     const index = Number(req.params.index);
     const request = /^LR-[0-9A-Z]{6}$/.test(requestId) ? await deps.requests.get(requestId) : null;
     const progress = request && Number.isInteger(index) ? request.progress[index] : undefined;
@@ -163,6 +173,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     deps.logger.info({ requestId, index }, 'result download');
     res.redirect(302, url);
   });
+
+  for (const router of deps.routers ?? []) app.use(router);
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not found' });
