@@ -165,18 +165,34 @@ function readDemoConfig(env: Record<string, string>): Config {
 
 function printWelcome(settings: DemoSettings, config: Config, simulator: DefenderSimulator): void {
   const shortName = (fqdn: string): string => fqdn.split('.')[0] ?? fqdn;
-  const machines = simulator.control.machines();
+  const allRecords = simulator.control.machines();
+  // A re-imaged device keeps older records under its name: one line per name, the Active record's facts.
+  const recordsOf = new Map<string, typeof allRecords>();
+  for (const record of allRecords) {
+    const name = record.computerDnsName.toLowerCase();
+    recordsOf.set(name, [...(recordsOf.get(name) ?? []), record]);
+  }
+  const machines = [...recordsOf.values()].map(
+    (records) => records.find((r) => r.healthStatus === 'Active') ?? records[0]!,
+  );
   const shortNameCount = new Map<string, number>();
   for (const machine of machines) {
     const name = shortName(machine.computerDnsName);
     shortNameCount.set(name, (shortNameCount.get(name) ?? 0) + 1);
   }
   const deviceLines = machines.map((machine) => {
+    const older = (recordsOf.get(machine.computerDnsName.toLowerCase())?.length ?? 1) - 1;
     const notes = [
       machine.online === false ? 'offline: the action stays Pending (type `cancel LR-…` in the chat)' : '',
       machine.disallowed ? 'no automation level: Defender refuses live response (403)' : '',
       (shortNameCount.get(shortName(machine.computerDnsName)) ?? 0) > 1
         ? 'short name shared by two devices: the bot asks which one'
+        : '',
+      older > 0
+        ? `re-imaged: ${older} older Inactive record${older === 1 ? '' : 's'} of this name; the bot uses the Active one and says so on the card`
+        : '',
+      machine.osPlatform === 'Linux' || machine.osPlatform === 'macOS'
+        ? 'paths like /var/log/syslog, .sh scripts'
         : '',
     ].filter(Boolean);
     return `  ${machine.computerDnsName.padEnd(30)} ${machine.osPlatform ?? ''}${notes.length ? ` — ${notes.join('; ')}` : ''}`;
@@ -217,6 +233,9 @@ function printWelcome(settings: DemoSettings, config: Config, simulator: Defende
   say(bold('More to try in the chat'));
   say('  help · scripts · status · run fail.ps1 on desktop-test · run crash.ps1 on desktop-test');
   say('  run whoami.ps1 on laptop-offline · run whoami.ps1 on kiosk-nogroup · run whoami.ps1 on web01');
+  say(
+    '  run whoami.ps1 on fin-laptop07 · getfile /var/log/syslog from linux-web02 · run collect-logs.sh on mac-design01',
+  );
   say(
     '  run minidump.ps1 OfficeClickToRun then getfile C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip on desktop-test',
   );
