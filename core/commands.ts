@@ -21,13 +21,13 @@ export const CHAT_COMMANDS: readonly ChatCommandSpec[] = [
     verb: 'run',
     usage: 'run <script> [args…] on <device> [because <reason>]',
     example: 'run minidump.ps1 OfficeClickToRun on desktop-test because suspicious Office child process',
-    description: 'Run a script from the live response library (needs approval)',
+    description: 'Run a library script: .ps1 on Windows, .sh on Linux and macOS (needs approval)',
   },
   {
     verb: 'getfile',
     usage: 'getfile <path> from <device>',
     example: 'getfile "C:\\Program Files\\App\\app.log" from desktop-test',
-    description: 'Collect a file from the device (needs approval)',
+    description: 'Collect a file: C:\\… on Windows, /var/log/… on Linux and macOS (needs approval)',
   },
   {
     verb: 'putfile',
@@ -63,7 +63,7 @@ export const CHAT_COMMANDS: readonly ChatCommandSpec[] = [
   },
 ];
 
-/** Example of a sequence, shown in help. */
+/** Example of a sequence, shown in help; Defender takes every putfile, then every run, then every getfile. */
 export const SEQUENCE_EXAMPLE =
   'run minidump.ps1 OfficeClickToRun then getfile C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip on desktop-test';
 
