@@ -132,8 +132,7 @@ const registered = {
 describe('bot registration', () => {
   it('defaults to SingleTenant', () => {
     expect(readConfig(minimal).bot.appType).toBe('SingleTenant');
-    const { MicrosoftAppType: _unset, ...env } = { ...registered, MicrosoftAppType: undefined };
-    expect(readConfig(env).bot.appType).toBe('SingleTenant');
+    expect(readConfig(registered).bot.appType).toBe('SingleTenant');
   });
 
   it('requires the tenant id whenever an app id is set, whatever the app type', () => {
