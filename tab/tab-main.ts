@@ -3,6 +3,7 @@
 // a request's detail with its trail and downloads, approve/reject for approvers. Signs in with Teams SSO; shows
 // nothing without a token the bot verified. Outside Teams it only says how to open it in Teams.
 import {
+  accentBaseColor,
   baseLayerLuminance,
   fluentBadge,
   fluentButton,
@@ -14,6 +15,7 @@ import {
   fluentTextField,
   provideFluentDesignSystem,
   StandardLuminance,
+  SwatchRGB,
 } from '@fluentui/web-components';
 import { app, authentication, pages } from '@microsoft/teams-js';
 import {
@@ -48,6 +50,12 @@ type Theme = 'default' | 'dark' | 'contrast';
 function applyTheme(theme: string): void {
   const known: Theme = theme === 'dark' || theme === 'contrast' ? theme : 'default';
   document.documentElement.dataset.theme = known;
+  // Teams' brand purple (#5b5fc7), lighter on dark backgrounds (#7f85f5) as Teams draws it.
+  const accent = known === 'default' ? [0x5b, 0x5f, 0xc7] : [0x7f, 0x85, 0xf5];
+  accentBaseColor.setValueFor(
+    document.body,
+    SwatchRGB.create(accent[0]! / 255, accent[1]! / 255, accent[2]! / 255),
+  );
   baseLayerLuminance.setValueFor(
     document.body,
     known === 'default' ? StandardLuminance.LightMode : StandardLuminance.DarkMode,
