@@ -49,7 +49,12 @@ const LIST_LIMIT = 200;
 /** A download waits this long for Defender's result store before giving up. */
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 
-export const DEFAULT_TAB_ASSETS = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'tab');
+const here = dirname(fileURLToPath(import.meta.url));
+/** `dist/tab` beside the sources (tsx), or `tab` beside the compiled `dist/web`. */
+export const DEFAULT_TAB_ASSETS =
+  [join(here, '..', 'dist', 'tab'), join(here, '..', 'tab')].find((dir) =>
+    existsSync(join(dir, 'index.html')),
+  ) ?? join(here, '..', 'dist', 'tab');
 
 type Handler = (req: Request, res: Response, who: SignedInPerson) => Promise<void>;
 
