@@ -242,6 +242,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         links,
         defender: downloadDefender,
         logger,
+        scheduler,
         requireAuthorization: Boolean(config.bot.appId),
       }),
       config.port,

@@ -8,7 +8,16 @@ import type { RequestStore } from '../core/request-store.js';
 import { BudgetExhaustedError } from '../defender/defender-budget.js';
 import type { DefenderApi } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
-import { openLink, type ResultLinkStore } from '../defender/result-links.js';
+import type { LiveResponseRequest, ResultFile } from '../core/request.js';
+import { resultFileName } from '../core/result-file-name.js';
+import {
+  linkOpens,
+  openLink,
+  type ResultLinkStore,
+  ResultFetchError,
+  sendResultFile,
+} from '../defender/result-links.js';
+import type { JobScheduler } from '../jobs/job-scheduler.js';
 import { activityProblem } from './activity-problem.js';
 import type { LrBot } from './lr-bot.js';
 import { PUBLIC_PAGES } from './public-pages.js';
@@ -22,12 +31,14 @@ export interface HttpDeps {
   /** Budgeted client that mints a result's Defender URL when its link is first opened. */
   defender: Pick<DefenderApi, 'getResultDownloadLink'>;
   logger: Logger;
+  /** Updates a card once a download has told the bot a result file's size and SHA-256. */
+  scheduler?: Pick<JobScheduler, 'updateCard'>;
+  /** With an app id: a POST without a bearer token is refused here, without botbuilder printing a stack for it. */
+  requireAuthorization?: boolean;
   /** More routes (the Teams tab's page and API), mounted before the 404. */
   routers?: express.Router[];
   /** Set when downloads need sign-in: a card's bearer link sends the browser to the tab (this deep link) instead. */
   signInDownloadLink?: (requestId: string) => string;
-  /** With an app id: a POST without a bearer token is refused here, without botbuilder printing a stack for it. */
-  requireAuthorization?: boolean;
 }
 
 async function redisHealthy(redis: Redis): Promise<boolean> {
@@ -107,6 +118,27 @@ const CLIENT_ERRORS: Record<string, string> = {
   'request.size.invalid': 'the body is shorter than its Content-Length',
 };
 
+/** Puts a result file's name, size and SHA-256 on the card the first time a download reads it whole. */
+async function recordResultFile(
+  deps: HttpDeps,
+  request: LiveResponseRequest,
+  index: number,
+  file: ResultFile,
+): Promise<void> {
+  const known = request.progress[index]?.file;
+  if (known) {
+    // Chain of custody: the same result must hash the same every time; say so loudly if it ever does not.
+    if (known.sha256 !== file.sha256 || known.sizeBytes !== file.sizeBytes)
+      deps.logger.warn(
+        { requestId: request.id, index, known: known.sha256, served: file.sha256 },
+        'result file differs from the one first recorded',
+      );
+    return;
+  }
+  const result = await deps.requests.transition(request.id, { type: 'resultFetched', index, file });
+  if (result.ok && result.changed) await deps.scheduler?.updateCard(request.id, result.request.version);
+}
+
 function page(title: string, body: string): string {
   return `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:system-ui;max-width:40em;margin:3em auto"><h1>${title}</h1><p>${body}</p></body>`;
 }
@@ -151,8 +183,10 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     const index = Number(req.params.index);
     const request = /^LR-[0-9A-Z]{6}$/.test(requestId) ? await deps.requests.get(requestId) : null;
     const progress = request && Number.isInteger(index) ? request.progress[index] : undefined;
-    // The link must be the one this command's card shows now; older or forged ids get the same answer.
-    const target = progress?.link?.id === linkId ? await deps.links.resolve(linkId) : null;
+    // Any link issued for this command works until its own expiry (also after Get fresh link); forged or expired
+    // ids get the same answer.
+    const stored = progress ? await deps.links.resolve(linkId) : null;
+    const target = stored && linkOpens(stored, linkId, requestId, index, progress?.link?.id) ? stored : null;
     if (!target || !request?.actionId) {
       res.status(410).type('html').send(page('This download link has expired', GET_FRESH_LINK));
       return;
@@ -171,7 +205,29 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       return;
     }
     deps.logger.info({ requestId, index }, 'result download');
-    res.redirect(302, url);
+    // Streamed through the bot so the file gets its name and the card its size and SHA-256; the browser never sees
+    // Defender's signed URL.
+    let file: ResultFile | null;
+    try {
+      file = await sendResultFile(res, url, (gzip) => resultFileName(request, index, gzip));
+    } catch (error) {
+      deps.logger.warn({ requestId, index, err: String(error) }, 'result file not delivered');
+      if (res.headersSent) res.destroy();
+      else
+        res
+          .status(502)
+          .type('html')
+          .send(
+            page(
+              'Defender did not give this result',
+              error instanceof ResultFetchError
+                ? `Defender's storage answered ${error.status}. ${GET_FRESH_LINK}`
+                : `Defender's storage could not be reached. Try this link again in a minute; it keeps working until the expiry time on the card.`,
+            ),
+          );
+      return;
+    }
+    if (file) await recordResultFile(deps, request, index, file);
   });
 
   for (const router of deps.routers ?? []) app.use(router);

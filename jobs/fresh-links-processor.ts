@@ -13,7 +13,8 @@ export function createFreshLinksProcessor(deps: JobDeps) {
     if (!request?.actionId) return 'no results';
     const indexes = commandsWithResults(request);
     for (const index of indexes) {
-      const link = await lazyLink(deps.links, deps.clock.now());
+      // Bound to its command, the new link joins the older ones, which keep working until their own expiry.
+      const link = await lazyLink(deps.links, deps.clock.now(), { requestId: request.id, index });
       await requests.transition(request.id, { type: 'resultFetched', index, link });
     }
     // A transcript that could not be read the first time is fetched again too.

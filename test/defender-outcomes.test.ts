@@ -1,11 +1,12 @@
 // What a responder sees on the card when Defender finishes an action, well or badly: exit codes and errors,
 // skipped commands, time-outs, long output cut to fit, download links that work without exposing Defender's SAS
 // URL; and Defender refusals (device group, busy device, unknown device) shown as clear failures, never retried.
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanTranscriptText } from '../core/summarise-transcript.js';
-import { cardText, teamsClientFor } from './support/flow-helpers.js';
+import { cardText, teamsClientFor, waitForCard } from './support/flow-helpers.js';
 import {
   actionsOf,
   approve,
@@ -105,11 +106,15 @@ describe('outcomes on the card', () => {
     // The full transcript is one click away, and it is as big as the card says.
     const [transcriptPath] = downloadPaths(card);
     expect(transcriptPath).toBeDefined();
-    const redirect = await fetch(`${stack.botUrl}${transcriptPath}`, { redirect: 'manual' });
-    expect(redirect.status).toBe(302);
-    const transcript = (await (await fetch(redirect.headers.get('location')!)).json()) as {
-      script_output: string;
-    };
+    const download = await fetch(`${stack.botUrl}${transcriptPath}`);
+    expect(download.status).toBe(200);
+    const raw = Buffer.from(await download.arrayBuffer());
+    const transcript = JSON.parse(raw.toString('utf8')) as { script_output: string };
+    // Named for the device and script, and exactly the bytes whose size and SHA-256 the card states.
+    expect(download.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="?desktop-test-bigoutput-transcript\.json"?$/,
+    );
+    expect(cardText(card)).toContain(`SHA-256 ${createHash('sha256').update(raw).digest('hex')}`);
     // The size stated is that of the cleaned output (banner, NULs and CRs removed), as the card shows it.
     const cleaned = cleanTranscriptText(transcript.script_output);
     expect(cleaned).toContain('02500 pid=');
@@ -122,7 +127,7 @@ describe('outcomes on the card', () => {
     expectCardsSafe(stack, request.activity.id);
   });
 
-  it('serves a collected file through the bot: its link redirects to the Defender blob, which holds the file', async () => {
+  it('serves a collected file through the bot under its own name, then shows its size and SHA-256 on the card', async () => {
     const request = await askAndApprove(
       stack,
       client,
@@ -132,20 +137,24 @@ describe('outcomes on the card', () => {
       /Link expires/.test(t),
     );
     expect(cardText(card)).toContain('evidence.zip');
+    expect(cardText(card)).toContain('Size and SHA-256 are shown here once the file has been downloaded.');
     const paths = downloadPaths(card);
     expect(paths).toHaveLength(1);
     expect(paths[0]).toMatch(new RegExp(`^/download/${request.requestId}/0/[A-Za-z0-9_-]+$`));
 
-    const redirect = await fetch(`${stack.botUrl}${paths[0]}`, { redirect: 'manual' });
-    expect(redirect.status).toBe(302);
-    const location = redirect.headers.get('location')!;
-    expect(location.startsWith(stack.sim.url)).toBe(true);
-    expect(location).toContain('sig=');
-    const blob = await fetch(location);
-    expect(blob.status).toBe(200);
-    const content = gunzipSync(Buffer.from(await blob.arrayBuffer())).toString('utf8');
+    const download = await fetch(`${stack.botUrl}${paths[0]}`, { redirect: 'manual' });
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="?evidence\.zip\.gz"?$/,
+    );
+    expect(download.headers.get('content-type')).toBe('application/gzip');
+    const bytes = Buffer.from(await download.arrayBuffer());
+    const content = gunzipSync(bytes).toString('utf8');
     expect(content).toContain('Simulated content of C:\\windows\\TEMP\\evidence.zip');
 
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const updated = await waitForCard(stack, request.activity.id, new RegExp(`SHA-256 ${sha256}`));
+    expect(cardText(updated)).toMatch(/evidence\.zip\.gz · [\d.]+ (bytes|KB)/);
     expectCardsSafe(stack, request.activity.id);
   });
 });
