@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { strToU8, zipSync } from 'fflate';
 import { CHAT_COMMANDS, type ChatCommandSpec } from '../core/commands.js';
 import template from './manifest.template.json' with { type: 'json' };
+import { tabSection } from './tab-section.js';
 
 /** The scopes the bot is installed in; each gets its own command list, as the manifest schema asks. */
 export const BOT_SCOPES = ['team', 'groupChat', 'personal'] as const;
@@ -103,7 +104,7 @@ const publicDomain: ManifestSection = (manifest, options) => {
   if (!manifest.validDomains.includes(host)) manifest.validDomains.push(host);
 };
 
-const BUILT_IN_SECTIONS: readonly ManifestSection[] = [botCommandLists, publicDomain];
+const BUILT_IN_SECTIONS: readonly ManifestSection[] = [botCommandLists, publicDomain, tabSection];
 
 /** Fills the template and applies the sections; pure. Throws ManifestError listing every problem found. */
 export function buildManifest(options: ManifestOptions): TeamsManifest {
