@@ -5,14 +5,15 @@ import {
   type ConfigurationBotFrameworkAuthenticationOptions,
   type TurnContext,
 } from 'botbuilder';
-import { Redis } from 'ioredis';
 import type { Request } from 'express';
+import express from 'express';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createHttpApp, listen } from '../bot/http-server.js';
 import { LrBot } from '../bot/lr-bot.js';
 import { createTeamsCardPort } from '../bot/teams-card-port.js';
-import { createTeamsRoster } from '../bot/teams-roster.js';
 import { TeamsPacedAuthentication } from '../bot/teams-rate-policy.js';
+import { createTeamsRoster } from '../bot/teams-roster.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { redisKeys } from '../core/redis-keys.js';
 import { createRequestStore } from '../core/request-store.js';
@@ -40,7 +41,11 @@ import { createResultProcessor } from '../jobs/result-processor.js';
 import { createSubmitProcessor } from '../jobs/submit-processor.js';
 import { startWorkers } from '../jobs/workers.js';
 import { createTab } from '../web/create-tab.js';
+import { createAuditSink } from './audit-sink.js';
 import type { Config } from './config.js';
+import { createMetrics } from './metrics.js';
+import { createOpsRouter } from './ops-routes.js';
+import { createReadiness } from './readiness.js';
 
 export interface StartOptions {
   /** Serve /api/messages, /healthz and /download. */
@@ -59,6 +64,8 @@ export interface StartOptions {
 
 export interface RunningApp {
   port: number;
+  /** Port of the operator endpoints (/metrics, /readyz, /queues): METRICS_PORT's server, else `port`. */
+  opsPort: number;
   close(): Promise<void>;
 }
 
@@ -125,19 +132,38 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     logger.warn({ err: error.message }, 'redis (queues) connection error'),
   );
 
-  const requests = createRequestStore({ redis, keys, clock });
+  const metrics = createMetrics({
+    redis,
+    keys,
+    clock,
+    queues: () => scheduler.queues(),
+    runRate: config.defender.runRate,
+    apiRates: config.defender.apiRates,
+    maxSessions: config.defender.maxSessions,
+  });
+  const auditSink = createAuditSink(config.ops.audit.sink);
+  const requests = createRequestStore({
+    redis,
+    keys,
+    clock,
+    auditRetentionMs: config.ops.audit.retentionMs,
+    observers: [auditSink, metrics.requests],
+  });
   const limiter = createSlidingWindowLimiter({ redis, clock, keyOf: keys.limiter });
   const budget = createDefenderBudget({
     limiter,
     runRate: config.defender.runRate,
     apiRates: config.defender.apiRates,
   });
-  const client = createDefenderClient({
-    baseUrl: config.defender.apiUrl,
-    tokens: options.defenderTokens ?? tokenProviderOf(config),
-    timeoutMs: config.defender.timeoutMs,
-    logger,
-  });
+  const tokens = options.defenderTokens ?? tokenProviderOf(config);
+  const client = metrics.instrumentDefender(
+    createDefenderClient({
+      baseUrl: config.defender.apiUrl,
+      tokens,
+      timeoutMs: config.defender.timeoutMs,
+      logger,
+    }),
+  );
   const turnDefender = createBudgetedDefender(client, budget, { maxWaitMs: TURN_BUDGET_WAIT_MS });
   const jobDefender = createBudgetedDefender(client, budget, { maxWaitMs: JOB_BUDGET_WAIT_MS });
   const downloadDefender = createBudgetedDefender(client, budget, { maxWaitMs: DOWNLOAD_BUDGET_WAIT_MS });
@@ -169,6 +195,22 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
 
   const closers: Array<() => Promise<unknown>> = [];
   let port = config.port;
+  let workersRunning: (() => boolean) | undefined;
+  const opsRouter = createOpsRouter({
+    readiness: createReadiness({
+      redis,
+      clock,
+      tokens,
+      workersRunning: options.workers ? () => workersRunning?.() ?? false : undefined,
+    }),
+    metrics,
+    ...(config.ops.queueDashboard
+      ? { dashboard: { ...config.ops.queueDashboard, queues: scheduler.queues() } }
+      : {}),
+    healthz: true,
+  });
+  // Operator endpoints go on their own port when one is set, or when no bot HTTP server runs here (worker-only).
+  const separateOps = config.ops.metricsPort !== null || !options.http;
 
   if (options.http) {
     const bot = new LrBot({
@@ -233,7 +275,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     );
     const server: Server = await listen(
       createHttpApp({
-        routers: [tab.router],
+        routers: separateOps ? [tab.router] : [tab.router, opsRouter],
         ...(tab.signInDownloadLink ? { signInDownloadLink: tab.signInDownloadLink } : {}),
         adapter,
         bot,
@@ -295,7 +337,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         expire: createExpireProcessor(deps),
         updateCard: createCardProcessor({
           requests,
-          teams: createTeamsCardPort(adapter, config.bot.appId),
+          teams: metrics.instrumentCardPort(createTeamsCardPort(adapter, config.bot.appId)),
           limiter,
           redis,
           keys,
@@ -313,17 +355,46 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         concurrency: { submit: 2, defender: 4, cards: 8 },
       },
     );
+    workersRunning = workers.running;
     await scheduler.startPolling(config.pollIntervalMs);
     closers.unshift(() => workers.close());
     logger.info({ pollIntervalMs: config.pollIntervalMs }, 'workers started');
   }
 
-  closers.push(() => scheduler.close());
+  let opsPort = port;
+  if (separateOps) {
+    const opsApp = express();
+    opsApp.disable('x-powered-by');
+    opsApp.use(opsRouter);
+    opsApp.use((_req, res) => {
+      res.status(404).json({ error: 'not found' });
+    });
+    const opsServer = await listen(opsApp, config.ops.metricsPort ?? config.port, host);
+    const address = opsServer.address();
+    opsPort = typeof address === 'object' && address ? address.port : opsPort;
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          opsServer.close(() => resolve());
+          opsServer.closeAllConnections();
+        }),
+    );
+    logger.info(
+      { host, port: opsPort },
+      'operator endpoints on their own port (/metrics, /readyz, /livez, /healthz)',
+    );
+  }
+
   return {
     port,
+    opsPort,
     async close() {
-      for (const close of closers)
-        await close().catch((error) => logger.warn({ err: String(error) }, 'close failed'));
+      // HTTP stops taking requests while the workers let their running jobs finish: together, not one after another.
+      await Promise.all(
+        closers.map((close) => close().catch((error) => logger.warn({ err: String(error) }, 'close failed'))),
+      );
+      await scheduler.close().catch((error) => logger.warn({ err: String(error) }, 'close failed'));
+      auditSink.close();
       redis.disconnect();
       bullConnection.disconnect();
     },

@@ -4,17 +4,17 @@ import type { CloudAdapter } from 'botbuilder';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { LiveResponseRequest, ResultFile } from '../core/request.js';
 import type { RequestStore } from '../core/request-store.js';
+import { resultFileName } from '../core/result-file-name.js';
 import { BudgetExhaustedError } from '../defender/defender-budget.js';
 import type { DefenderApi } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
-import type { LiveResponseRequest, ResultFile } from '../core/request.js';
-import { resultFileName } from '../core/result-file-name.js';
 import {
   linkOpens,
   openLink,
-  type ResultLinkStore,
   ResultFetchError,
+  type ResultLinkStore,
   sendResultFile,
 } from '../defender/result-links.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
@@ -205,6 +205,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       return;
     }
     deps.logger.info({ requestId, index }, 'result download');
+    // Whoever holds the link may open it: the audit says which result and when (never the link, it is the key).
+    await deps.requests.audit(requestId, { action: 'downloaded', detail: `result of command ${index + 1}` });
     // Streamed through the bot so the file gets its name and the card its size and SHA-256; the browser never sees
     // Defender's signed URL.
     let file: ResultFile | null;

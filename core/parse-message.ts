@@ -25,6 +25,7 @@ export type ParsedMessage =
   | { kind: 'scripts' }
   | { kind: 'status'; requestId?: string }
   | { kind: 'cancel'; requestId: string }
+  | { kind: 'audit'; requestId: string }
   | { kind: 'request'; commands: LiveResponseCommand[]; device: string; reason?: string }
   | { kind: 'invalid'; problem: string; example: string };
 
@@ -201,6 +202,7 @@ export function parseMessage(text: string): ParsedMessage {
   if (first === 'scripts') return invalid(`\`scripts\` takes nothing after it.`, 'scripts');
   if (first === 'status') return parseStatus(words);
   if (first === 'cancel') return parseCancel(words);
+  if (first === 'audit') return parseAudit(words);
   if ((REQUEST_VERBS as readonly string[]).includes(asciiLower(words[0]!))) return parseRequest(clean);
   return unknownCommand(words[0]!);
 }
@@ -238,6 +240,20 @@ function parseCancel(words: string[]): ParsedMessage {
     );
   }
   return { kind: 'cancel', requestId };
+}
+
+const AUDIT_EXAMPLE = 'audit LR-7K3F9Q';
+
+function parseAudit(words: string[]): ParsedMessage {
+  if (words.length === 1) return invalid('Which request? `audit` needs its id.', AUDIT_EXAMPLE);
+  const requestId = words.length === 2 ? requestIdFrom(words[1]!) : undefined;
+  if (requestId === undefined) {
+    return invalid(
+      `${showInput(words.slice(1).join(' '))} is not a request id; \`audit\` takes one id like \`LR-7K3F9Q\`.`,
+      AUDIT_EXAMPLE,
+    );
+  }
+  return { kind: 'audit', requestId };
 }
 
 /** Edit distance counting a swap of neighbours as one edit (`rnu` → `run`); callers bound the length. */

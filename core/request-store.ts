@@ -1,4 +1,5 @@
-// Redis store of live response requests: atomic compare-and-set transitions, indexes and the audit trail.
+// Redis store of live response requests: atomic compare-and-set transitions, indexes and the audit trail; observers
+// (the audit sink, metrics) hear of each change after it is committed, never before.
 import type { Redis } from 'ioredis';
 import type { Clock } from './clock.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -16,6 +17,8 @@ export interface AuditEntry {
 
 /** How long a finished request stays in Redis (status, fresh links, audit context). */
 const FINISHED_TTL_SECONDS = 30 * 24 * 3600;
+/** Default for how long audit entries stay in Redis (AUDIT_RETENTION). */
+export const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 3600 * 1000;
 const MAX_CAS_RETRIES = 50;
 
 // One script does the compare-and-set and keeps the indexes and the audit trail in step with the record.
@@ -28,17 +31,31 @@ elseif current ~= ARGV[1] then
 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'doc', ARGV[2])
 if ARGV[4] ~= '' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '100000', '*', 'entry', ARGV[4])
+  redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[10], '*', 'entry', ARGV[4])
   redis.call('RPUSH', KEYS[3], ARGV[4])
 end
 if ARGV[6] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5]) else redis.call('ZREM', KEYS[4], ARGV[5]) end
 if ARGV[7] ~= '' then redis.call('ZADD', KEYS[5], 'NX', ARGV[7], ARGV[5]) else redis.call('ZREM', KEYS[5], ARGV[5]) end
 if ARGV[8] ~= '' then
   redis.call('EXPIRE', KEYS[1], ARGV[8])
-  redis.call('EXPIRE', KEYS[3], ARGV[8])
+  redis.call('EXPIRE', KEYS[3], ARGV[9])
 end
 return 1
 `;
+
+/** What observers hear after a write committed: the request before (null when created) and after, and its audit entry. */
+export interface CommittedChange {
+  before: LiveResponseRequest | null;
+  after: LiveResponseRequest;
+  audit: AuditEntry | null;
+}
+
+/** Told of every committed change and audit entry, after the atomic write; a throwing observer never fails the write. */
+export interface RequestStoreObserver {
+  committed?(change: CommittedChange): void;
+  /** Every audit entry, with or without a state change (a refused click, a download). */
+  audited?(entry: AuditEntry, request: LiveResponseRequest | null): void;
+}
 
 export type StoreTransitionResult = TransitionResult | { ok: false; error: 'NotFound'; message: string };
 
@@ -69,8 +86,30 @@ export function actorOf(person: Person): NonNullable<AuditEntry['actor']> {
   };
 }
 
-export function createRequestStore(deps: { redis: Redis; keys: RedisKeys; clock: Clock }): RequestStore {
+export function createRequestStore(deps: {
+  redis: Redis;
+  keys: RedisKeys;
+  clock: Clock;
+  /** How long audit entries stay in Redis: the stream is trimmed to this age, a finished request's list expires after it. */
+  auditRetentionMs?: number;
+  observers?: RequestStoreObserver[];
+}): RequestStore {
   const { redis, keys, clock } = deps;
+  const retentionMs = deps.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS;
+  const observers = deps.observers ?? [];
+  /** Stream entries older than the retention are trimmed as new ones are added (`MINID ~`, whole nodes at a time). */
+  const streamMinId = () => `${Math.max(0, clock.now() - retentionMs)}-0`;
+
+  function notify(change: CommittedChange): void {
+    for (const observer of observers) {
+      try {
+        observer.committed?.(change);
+        if (change.audit) observer.audited?.(change.audit, change.after);
+      } catch {
+        // Observers report; they never undo or fail a committed write.
+      }
+    }
+  }
 
   function indexArgs(request: LiveResponseRequest): [string, string, string] {
     const final = isFinal(request.state);
@@ -81,6 +120,8 @@ export function createRequestStore(deps: { redis: Redis; keys: RedisKeys; clock:
         : '';
     return [inflight, queued, final ? String(FINISHED_TTL_SECONDS) : ''];
   }
+
+  const auditTtlSeconds = () => String(Math.max(1, Math.ceil(retentionMs / 1000)));
 
   async function cas(
     request: LiveResponseRequest,
@@ -104,6 +145,8 @@ export function createRequestStore(deps: { redis: Redis; keys: RedisKeys; clock:
       inflight,
       queued,
       ttl,
+      auditTtlSeconds(),
+      streamMinId(),
     );
     return result === 1;
   }
@@ -115,7 +158,9 @@ export function createRequestStore(deps: { redis: Redis; keys: RedisKeys; clock:
 
   return {
     async create(request, audit) {
-      const created = await cas(request, null, { ...audit, at: clock.nowIso(), requestId: request.id });
+      const entry: AuditEntry = { ...audit, at: clock.nowIso(), requestId: request.id };
+      const created = await cas(request, null, entry);
+      if (created) notify({ before: null, after: request, audit: entry });
       if (created)
         await redis.zadd(
           keys.conversation(request.conversationId),
@@ -136,18 +181,30 @@ export function createRequestStore(deps: { redis: Redis; keys: RedisKeys; clock:
         const result = applyEvent(current, event);
         if (!result.ok || !result.changed) return result;
         const entry = audit ? { ...audit, at: clock.nowIso(), requestId: id } : null;
-        if (await cas(result.request, current.version, entry)) return result;
+        if (await cas(result.request, current.version, entry)) {
+          notify({ before: current, after: result.request, audit: entry });
+          return result;
+        }
       }
       throw new Error(`Request ${id} is being changed too often to update; try again.`);
     },
 
     async audit(requestId, entry) {
-      const json = JSON.stringify({ ...entry, at: clock.nowIso(), requestId });
+      const full: AuditEntry = { ...entry, at: clock.nowIso(), requestId };
+      const json = JSON.stringify(full);
       await redis
         .multi()
-        .xadd(keys.audit(), 'MAXLEN', '~', '100000', '*', 'entry', json)
+        .xadd(keys.audit(), 'MINID', '~', streamMinId(), '*', 'entry', json)
         .rpush(keys.requestAudit(requestId), json)
         .exec();
+      const request = observers.length > 0 ? await load(requestId).catch(() => null) : null;
+      for (const observer of observers) {
+        try {
+          observer.audited?.(full, request);
+        } catch {
+          // As above: reporting never fails the write.
+        }
+      }
     },
 
     async auditTrail(id) {

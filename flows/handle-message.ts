@@ -23,6 +23,7 @@ import type { DeviceFinder } from '../defender/device-finder.js';
 import type { LibraryFile, MachineAction } from '../defender/types.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
 import { cancelRequest } from './cancel-request.js';
+import { auditText } from './show-audit.js';
 import type { ChatTurn } from './chat-turn.js';
 import { checkLibrary, checkNotBusy, deviceFacts, resolveDevice } from './preflight.js';
 
@@ -91,6 +92,8 @@ async function route(turn: ChatTurn, parsed: ParsedMessage, deps: FlowDeps): Pro
       const outcome = await cancelRequest(turn, parsed.requestId, deps);
       return turn.reply(outcome.message);
     }
+    case 'audit':
+      return turn.reply(await auditText(turn, parsed.requestId, deps));
     case 'request':
       return createRequest(turn, parsed, deps);
   }

@@ -1,6 +1,8 @@
-// Starts the BullMQ workers: routes each job name to its processor; refuses to start if a job has no handler.
+// Starts the BullMQ workers: routes each job name to its processor; refuses to start if a job has no handler. Every
+// log line written while a job runs carries its queue, job name, job id and request id.
 import { type ConnectionOptions, type Job, type MinimalJob, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { withLogContext } from '../core/log-context.js';
 import { JOB_QUEUE, type JobName, QUEUES } from './job-names.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: BullMQ hands processors Job<any>; each handler narrows its own payload type.
@@ -21,10 +23,21 @@ export function cappedBackoff(attemptsMade: number, baseMs: number): number {
   return Math.round(exp / 2 + Math.random() * (exp / 2));
 }
 
-export function startWorkers(
-  handlers: Record<JobName, Processor>,
-  settings: WorkerSettings,
-): { close(): Promise<void> } {
+export interface RunningWorkers {
+  /** Stops taking jobs and waits for the running ones to finish (BullMQ's graceful close). */
+  close(): Promise<void>;
+  /** Every queue's worker is running (not closed, not stopped by an error). */
+  running(): boolean;
+}
+
+/** The request a job is about, when its payload names one (only ids are ever in payloads). */
+function requestIdOf(job: Job | undefined): string | undefined {
+  const data: unknown = job?.data;
+  if (typeof data !== 'object' || data === null || !('requestId' in data)) return undefined;
+  return typeof data.requestId === 'string' ? data.requestId : undefined;
+}
+
+export function startWorkers(handlers: Record<JobName, Processor>, settings: WorkerSettings): RunningWorkers {
   const missing = (Object.keys(JOB_QUEUE) as JobName[]).filter(
     (name) => typeof handlers[name] !== 'function',
   );
@@ -43,7 +56,10 @@ export function startWorkers(
         const handler = handlers[job.name as JobName];
         if (!handler || JOB_QUEUE[job.name as JobName] !== queueName)
           throw new Error(`Job ${job.name} does not belong on ${queueName}`);
-        return handler(job, token);
+        return withLogContext(
+          { queue: queueName, job: job.name, jobId: job.id, requestId: requestIdOf(job) },
+          () => handler(job, token),
+        );
       },
       {
         connection: settings.connection,
@@ -63,13 +79,18 @@ export function startWorkers(
     );
     worker.on('failed', (job, error) => {
       settings.logger.warn(
-        { queue: queueName, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: error.message },
+        {
+          queue: queueName,
+          job: job?.name,
+          jobId: job?.id,
+          requestId: requestIdOf(job),
+          attempts: job?.attemptsMade,
+          err: error,
+        },
         'job failed',
       );
     });
-    worker.on('error', (error) =>
-      settings.logger.error({ queue: queueName, err: error.message }, 'worker error'),
-    );
+    worker.on('error', (error) => settings.logger.error({ queue: queueName, err: error }, 'worker error'));
     return worker;
   });
 
@@ -77,5 +98,6 @@ export function startWorkers(
     async close() {
       await Promise.all(workers.map((w) => w.close()));
     },
+    running: () => workers.every((w) => w.isRunning()),
   };
 }

@@ -1,0 +1,17 @@
+// Fields every log line written while handling one thing (a job, a turn) should carry — the request id, the job id —
+// without threading a child logger through every call: the logger reads them from here.
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export type LogContext = Readonly<Record<string, string | number | undefined>>;
+
+const storage = new AsyncLocalStorage<LogContext>();
+
+/** Runs `fn` with `fields` added to the current context (nested contexts keep the outer fields). */
+export function withLogContext<T>(fields: LogContext, fn: () => T): T {
+  return storage.run({ ...storage.getStore(), ...fields }, fn);
+}
+
+/** The fields of the innermost context, or an empty object outside any. */
+export function currentLogContext(): LogContext {
+  return storage.getStore() ?? {};
+}
