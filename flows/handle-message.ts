@@ -13,9 +13,9 @@ import { newRequest } from '../core/new-request.js';
 import { type ParsedMessage, parseMessage } from '../core/parse-message.js';
 import type { LiveResponseRequest, Person } from '../core/request.js';
 import { newRequestId } from '../core/request-id.js';
-import { inlineCode } from '../core/validate-command.js';
 import type { RequestStore } from '../core/request-store.js';
 import { actorOf } from '../core/request-store.js';
+import { inlineCode } from '../core/validate-command.js';
 import { BudgetExhaustedError } from '../defender/defender-budget.js';
 import { type DefenderApi, TOKEN_FAILED } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
@@ -23,9 +23,9 @@ import type { DeviceFinder } from '../defender/device-finder.js';
 import type { LibraryFile, MachineAction } from '../defender/types.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
 import { cancelRequest } from './cancel-request.js';
-import { auditText } from './show-audit.js';
 import type { ChatTurn } from './chat-turn.js';
 import { checkLibrary, checkNotBusy, deviceFacts, resolveDevice } from './preflight.js';
+import { auditText } from './show-audit.js';
 
 /** Who cancels a request whose approval card Teams refused. */
 const CARD_NOT_POSTED: Person = { teamsId: '', name: 'LR Bot (the approval card could not be posted)' };
@@ -149,7 +149,11 @@ async function resolveApprovers(turn: ChatTurn, deps: FlowDeps): Promise<Person[
 /** Why no card was posted where no approver (other than the requester) is a member, and where to ask instead. */
 function noApproverHere(turn: ChatTurn, parsed: Extract<ParsedMessage, { kind: 'request' }>): string {
   const place =
-    turn.conversationKind === 'personal' ? 'chat' : turn.conversationKind === 'groupChat' ? 'group chat' : 'channel';
+    turn.conversationKind === 'personal'
+      ? 'chat'
+      : turn.conversationKind === 'groupChat'
+        ? 'group chat'
+        : 'channel';
   const ask = `${parsed.commands.map(describeCommand).join(' then ')} on ${parsed.device}${parsed.reason ? ` because ${parsed.reason}` : ''}`;
   return `Nothing was requested: no on-call approver who may decide on it is a member of this ${place}, so nobody here could approve it. Ask in your incident channel or a group chat with an approver, mentioning the bot: ${inlineCode(ask)}`;
 }
