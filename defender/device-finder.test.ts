@@ -162,6 +162,6 @@ describe('createDeviceFinder', () => {
       value: [{ computerDnsName: 'desktop-test.contoso.local' }],
     });
     expect(tooLong).toMatchObject({ status: 'rejected', reason: { status: 414 } });
-    expect(web01.status).toBe('fulfilled');
+    expect(web01?.status).toBe('fulfilled');
   });
 });
