@@ -1,4 +1,5 @@
 // Realistic requests in every state, for card tests and the README pictures (scripts/render-cards.ts).
+import { createHash } from 'node:crypto';
 import type { CommandProgress, LiveResponseRequest, Person, RequestState } from '../core/request.js';
 import { summariseTranscript } from '../core/summarise-transcript.js';
 import type { RequestCardOptions } from './request-card.js';
@@ -116,6 +117,11 @@ const STATE_CHANGES: Record<RequestState, Partial<LiveResponseRequest>> = {
         endedAt: at(16),
         transcript: summariseTranscript(MINIDUMP_RESULT),
         link: { id: 'k1', expiresAt: at(48) },
+        file: {
+          name: 'desktop-test-minidump-transcript.json',
+          sizeBytes: Buffer.byteLength(MINIDUMP_RESULT),
+          sha256: createHash('sha256').update(MINIDUMP_RESULT).digest('hex'),
+        },
       },
       {
         status: 'Completed',

@@ -219,11 +219,17 @@ function printWelcome(settings: DemoSettings, config: Config, simulator: Defende
   say('   (The 1:1 "Personal Chat" works too, but no approver is in it, so the bot says to ask elsewhere.)');
   say();
   say(bold(`2. Approve as ${APPROVER.name}, the on-call lead, from this terminal`));
-  say('   Type "approve" here (or "reject <reason>"). The card turns "Approved by Alex Lead", then shows');
-  say('   the command Pending → Running → Completed with the script output, updated in place.');
-  say('   The playground has no per-user card views, so Approve, Reject and Cancel stay greyed out in its');
-  say('   page (Teams shows them to the people allowed); this terminal clicks them for the on-call lead');
-  say('   through the playground, so the bot gets the click as it would from Teams.');
+  say(
+    '   Type "approve" here (or "reject <reason>"). The card says "Approved by Alex Lead at … — queued", then its',
+  );
+  say(
+    '   badge shows Pending → Running → Succeeded and the command Completed, with the script output, in place.',
+  );
+  say(
+    '   The card shows Approve, Reject and Cancel to everyone (as Teams does); a click by Riley in the page is',
+  );
+  say("   refused with Riley's own view saying why. This terminal clicks for the on-call lead through the");
+  say('   playground, so the bot gets the click as it would from Teams.');
   say('   Keep the page open: a reloaded page or a second tab starts empty, though the chats carry on.');
   say();
   say(bold('Devices'));

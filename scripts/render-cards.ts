@@ -70,7 +70,7 @@ function scriptExitedNonZero(): LiveResponseRequest {
 const SCENES: Scene[] = [
   {
     file: 'awaiting-approval.png',
-    card: renderRequestCard(fixtureRequest('AwaitingApproval'), fixtureOptions({ viewer: 'approver' })),
+    card: renderRequestCard(fixtureRequest('AwaitingApproval'), fixtureOptions({ viewer: 'everyone' })),
   },
   {
     file: 'in-progress.png',
