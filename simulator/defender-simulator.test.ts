@@ -188,6 +188,19 @@ describe('token audience and roles', () => {
     }
   });
 
+  it('changes the granted roles over its HTTP control too', async () => {
+    const set = await fetch(`${sim.url}/_sim/roles`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ roles: ['Library.Manage'] }),
+    });
+    expect(set.status).toBe(204);
+    expect((await api('/api/libraryfiles')).status).toBe(200);
+    expect((await api('/api/machines')).status).toBe(403);
+    sim.control.reset();
+    expect((await api('/api/machines')).status).toBe(200);
+  });
+
   it('refuses a token it did not issue', async () => {
     const issued = await signIn(sim, 'https://api.securitycenter.microsoft.com/.default');
     const [header, , signature] = String(issued.body.access_token).split('.');

@@ -823,6 +823,10 @@ export async function startDefenderSimulator(
     control.setTokenFailure(body.failure);
     res.status(204).end();
   });
+  sim.post('/roles', (req, res) => {
+    control.setGrantedRoles(z.object({ roles: z.array(z.string()) }).parse(req.body).roles);
+    res.status(204).end();
+  });
   sim.post('/reset', (_req, res) => {
     control.reset();
     res.status(204).end();
