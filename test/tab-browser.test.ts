@@ -69,10 +69,9 @@ describe('the tab in the local Teams host', () => {
     await page.screenshot({ path: join(DOCS, 'tab-detail-light.png') });
 
     await page.selectOption('#theme', 'dark');
+    // A string runs in the page; the test's own tsconfig has no DOM types.
     await page.waitForFunction(
-      () =>
-        (document.getElementById('frame') as HTMLIFrameElement).contentDocument?.documentElement.dataset.theme ===
-        'dark',
+      "document.getElementById('frame').contentDocument?.documentElement.dataset.theme === 'dark'",
     );
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(DOCS, 'tab-detail-dark.png') });
@@ -81,7 +80,13 @@ describe('the tab in the local Teams host', () => {
 
   it('shows a requester their request without approve buttons, and My requests in a phone-width personal tab', async () => {
     const thread = channelThread();
-    const { requestId } = await askFor(stack, client, thread, USERS.requester, 'run collect.ps1 on desktop-test2');
+    const { requestId } = await askFor(
+      stack,
+      client,
+      thread,
+      USERS.requester,
+      'run collect.ps1 on desktop-test2',
+    );
     const page = await openHost(`as=riley-analyst&where=mine&theme=contrast&width=380&request=${requestId}`);
     const tab = page.frameLocator('#frame');
     await tab.locator('h1', { hasText: requestId }).waitFor({ timeout: 15_000 });
