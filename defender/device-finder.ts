@@ -1,8 +1,8 @@
 // Device lookups for the pre-flight, batched: while one lookup is in flight (or waiting for API budget), the names
 // asked for meanwhile gather and go out together in the next call. A batch holds as many names as Defender's OData
 // node limit and 2 KB query strings allow; if Defender refuses one anyway (400/414), each half is asked on its own,
-// so no name fails because another shared its call. A burst of N messages costs about N / 19 calls of the
-// 100-per-minute budget (19 short names fill the 100 nodes), fewer names per call when they are long.
+// so no name fails because another shared its call. A burst of N messages costs about N / 18 calls of the
+// 100-per-minute budget (18 short names fill the 94 nodes planned for), fewer names per call when they are long.
 import type { DefenderApi } from './defender-client.js';
 import { machinesQuerySize } from './defender-client.js';
 import { machineMatches } from './device-names.js';
@@ -28,7 +28,7 @@ interface Waiter {
 }
 
 export interface DeviceFinderOptions {
-  /** The limits a lookup must stay under. Default Defender's: 100 filter nodes, 2048-character query strings. */
+  /** The limits a lookup must stay under. Default DEFENDER_QUERY_BUDGET: 94 filter nodes, 2048-character query strings. */
   budget?: QueryBudget;
 }
 
