@@ -256,3 +256,53 @@ describe('Bot Framework cloud', () => {
     );
   });
 });
+
+describe('readConfig: operations settings', () => {
+  it('defaults: 25 s shutdown, metrics on the bot port, no queue dashboard, audit to stdout kept 90 days', () => {
+    expect(readConfig(minimal).ops).toEqual({
+      shutdownTimeoutMs: 25_000,
+      metricsPort: null,
+      queueDashboard: null,
+      audit: { sink: { kind: 'stdout' }, retentionMs: 90 * 86_400_000 },
+    });
+  });
+
+  it('reads a metrics port, a file audit sink and a retention', () => {
+    const ops = readConfig({
+      ...minimal,
+      METRICS_PORT: '9464',
+      AUDIT_SINK: 'file:/var/log/lr-bot/audit.jsonl',
+      AUDIT_RETENTION: '365d',
+      SHUTDOWN_TIMEOUT: '1m',
+    }).ops;
+    expect(ops).toMatchObject({
+      metricsPort: 9464,
+      shutdownTimeoutMs: 60_000,
+      audit: { sink: { kind: 'file', path: '/var/log/lr-bot/audit.jsonl' }, retentionMs: 365 * 86_400_000 },
+    });
+  });
+
+  it('refuses a guessable queue dashboard password and names the setting', () => {
+    expect(problemsOf({ ...minimal, QUEUE_DASHBOARD_PASSWORD: 'admin' }).join()).toMatch(
+      /QUEUE_DASHBOARD_PASSWORD must be at least 24 characters/,
+    );
+    expect(readConfig({ ...minimal, QUEUE_DASHBOARD_PASSWORD: 'x'.repeat(24) }).ops.queueDashboard).toEqual({
+      user: 'ops',
+      password: 'x'.repeat(24),
+    });
+  });
+
+  it('names a malformed audit sink, retention, shutdown timeout and metrics port', () => {
+    const problems = problemsOf({
+      ...minimal,
+      AUDIT_SINK: 'syslog',
+      AUDIT_RETENTION: 'forever',
+      SHUTDOWN_TIMEOUT: 'soon',
+      METRICS_PORT: 'http',
+    }).join('\n');
+    expect(problems).toMatch(/AUDIT_SINK must be stdout, file:<path> or off.*e\.g\. AUDIT_SINK=file:/);
+    expect(problems).toMatch(/AUDIT_RETENTION must be a duration/);
+    expect(problems).toMatch(/SHUTDOWN_TIMEOUT must be a duration/);
+    expect(problems).toMatch(/METRICS_PORT must be a port number/);
+  });
+});

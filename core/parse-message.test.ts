@@ -322,3 +322,17 @@ describe('cleanMessageText', () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });
+
+describe('parseMessage: audit', () => {
+  it('reads `audit <request id>`, normalising the id', () => {
+    expect(parseMessage('audit lr-7k3f9q')).toEqual({ kind: 'audit', requestId: 'LR-7K3F9Q' });
+  });
+
+  it('asks for the id, with an example, when it is missing or malformed', () => {
+    expect(parseMessage('audit')).toMatchObject({ kind: 'invalid', example: 'audit LR-7K3F9Q' });
+    expect(parseMessage('audit everything')).toMatchObject({
+      kind: 'invalid',
+      problem: expect.stringMatching(/is not a request id; `audit` takes one id/),
+    });
+  });
+});
