@@ -3,13 +3,14 @@
 // (no TypeScript sources, no tsx on the command line), its HEALTHCHECK command, the worker-only mode, and a SIGTERM
 // that exits 0 within SHUTDOWN_TIMEOUT.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../app/config.js';
 import { freePort } from './support/bot-process.js';
 import { REDIS_URL } from './support/start-stack.js';
 
@@ -156,5 +157,32 @@ describe('production build', () => {
     const [line] = bad.lines.map((l) => JSON.parse(l) as { level: number; problems: string[] });
     expect(line!.level).toBe(60);
     expect(line!.problems.join()).toMatch(/APPROVERS is required/);
+  });
+});
+
+describe('container files', () => {
+  // The image itself is not built here (no Docker engine); these keep the Dockerfile and compose.yaml running exactly
+  // the commands the tests above run.
+  it('the Dockerfile runs the tested commands, as a non-root user, with production dependencies only', async () => {
+    const dockerfile = await readFile(join(ROOT, 'Dockerfile'), 'utf8');
+    const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(lastStage).toMatch(/^CMD \["node", "dist\/app\/main\.js"\]$/m);
+    expect(lastStage).toMatch(/^HEALTHCHECK .* CMD \["node", "dist\/app\/healthcheck\.js"\]$/m);
+    expect(lastStage).toMatch(/^USER node$/m);
+    expect(lastStage).toMatch(/COPY --from=production-deps \/app\/node_modules/);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/RUN npm run build/);
+  });
+
+  it('compose runs Redis with AOF and noeviction, and gives the bot longer than its shutdown timeout', async () => {
+    const compose = await readFile(join(ROOT, 'compose.yaml'), 'utf8');
+    expect(compose).toMatch(/- --appendonly\n\s+- "yes"/);
+    expect(compose).toMatch(/- --maxmemory-policy\n\s+- noeviction/);
+    expect(compose).toMatch(/command: \["node", "dist\/app\/main\.js", "--worker-only"\]/);
+    expect(compose).toMatch(/command: \["node", "dist\/app\/main\.js", "--http-only"\]/);
+    const grace = Number(/stop_grace_period: (\d+)s/.exec(compose)?.[1]);
+    expect(grace * 1000).toBeGreaterThan(
+      readConfig({ APPROVERS: 'a@b.co', DEFENDER_ACCESS_TOKEN: 'x' }).ops.shutdownTimeoutMs,
+    );
   });
 });
