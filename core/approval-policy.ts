@@ -1,8 +1,13 @@
 // Who may approve, reject and cancel: checked on every click against the stored request, never against the card.
+import { approverIdsOf, type OnCallTier, sourcesOf } from './on-call.js';
 import type { LiveResponseRequest, Person } from './request.js';
 
 export interface ApprovalPolicy {
-  /** Lower-cased Entra object ids and/or UPNs. */
+  /**
+   * Lower-cased Entra object ids and/or UPNs listed as people in APPROVERS. Group, tag and Shifts entries are resolved
+   * per request (see on-call.ts): a decision is checked against who is on call at the click (`checkDecision`'s
+   * `onCallNow`), views and cancels against the request's snapshot (`policyForRequest`).
+   */
   approvers: readonly string[];
   allowSelfApproval: boolean;
   /** Lower-cased tenant ids; empty = any tenant the adapter accepted. */
@@ -45,19 +50,41 @@ export interface Actor {
   conversationId: string;
 }
 
-/** May this person approve or reject this request? */
+/** The policy with the approvers of a request's on-call snapshot too (who was on call when it was asked or escalated). */
+export function policyForRequest(policy: ApprovalPolicy, request: LiveResponseRequest): ApprovalPolicy {
+  if (!request.onCall) return policy;
+  return { ...policy, approvers: [...new Set([...policy.approvers, ...approverIdsOf(request.onCall)])] };
+}
+
+function idsOf(person: Person): string[] {
+  return [person.aadObjectId, person.upn].filter((v): v is string => Boolean(v)).map((v) => v.toLowerCase());
+}
+
+/**
+ * May this person approve or reject this request? `onCallNow` is who is on call at the click, in the tiers the
+ * request has reached (resolved again for every decision); without it the policy's people decide.
+ */
 export function checkDecision(
   request: LiveResponseRequest,
   actor: Actor,
   policy: ApprovalPolicy,
+  onCallNow?: readonly OnCallTier[],
 ): PolicyResult {
   const common = checkCommon(request, actor, policy);
   if (!common.ok) return common;
-  if (!isApprover(actor.person, policy))
+  const deciding = onCallNow ? { ...policy, approvers: approverIdsOf(onCallNow) } : policy;
+  if (!isApprover(actor.person, deciding)) {
+    const was = request.onCall ? sourcesOf(request.onCall, idsOf(actor.person)) : [];
+    if (onCallNow && was.length > 0)
+      return {
+        ok: false,
+        reason: `You are no longer on call (${was.join(', ')}): you were when ${request.id} was asked, but your shift or membership has ended, so you can no longer decide on it${onCallNames(onCallNow)}.`,
+      };
     return {
       ok: false,
-      reason: `Only the on-call approvers can decide on ${request.id}${approverNames(request)}.`,
+      reason: `Only the on-call approvers can decide on ${request.id}${(onCallNow && onCallNames(onCallNow)) || approverNames(request)}.`,
     };
+  }
   if (!policy.allowSelfApproval && samePerson(actor.person, request.requester))
     return { ok: false, reason: `You asked for ${request.id}, so another approver has to decide on it.` };
   return { ok: true };
@@ -91,6 +118,11 @@ function checkCommon(request: LiveResponseRequest, actor: Actor, policy: Approva
       reason: 'Teams did not say who you are (no Entra object id); try again from the Teams client.',
     };
   return { ok: true };
+}
+
+function onCallNames(tiers: readonly OnCallTier[]): string {
+  const names = [...new Set(tiers.flatMap((t) => t.sources.flatMap((s) => s.people.map((p) => p.name))))];
+  return names.length > 0 ? ` (on call now: ${names.join(', ')})` : '';
 }
 
 function approverNames(request: LiveResponseRequest): string {

@@ -1,5 +1,6 @@
 // Builds the initial record of a request that passed pre-flight, before its approval card is posted.
 import type { LiveResponseCommand } from './commands.js';
+import type { OnCallTier } from './on-call.js';
 import type { DeviceFacts, LiveResponseRequest, Person, StoredConversationReference } from './request.js';
 
 export interface NewRequestInput {
@@ -12,6 +13,8 @@ export interface NewRequestInput {
   commands: LiveResponseCommand[];
   reason?: string;
   approvers: Person[];
+  /** Tier 1 as resolved for this request, when APPROVERS has group/tag/shifts entries. */
+  onCall?: OnCallTier;
   now: number;
   approvalTimeoutMs: number;
 }
@@ -31,6 +34,7 @@ export function newRequest(input: NewRequestInput): LiveResponseRequest {
     createdAt: new Date(input.now).toISOString(),
     expiresAt: new Date(input.now + input.approvalTimeoutMs).toISOString(),
     approvers: input.approvers,
+    ...(input.onCall ? { onCall: [input.onCall] } : {}),
     progress: input.commands.map(() => ({ status: 'Created', errors: [] })),
   };
 }

@@ -1,5 +1,6 @@
 // The request lifecycle as a pure state machine: every change to a request is one event applied here.
 
+import type { OnCallTier } from './on-call.js';
 import type { ReportedAction, ReportedActionStatus } from './reported-action.js';
 import {
   type CommandProgress,
@@ -35,7 +36,9 @@ export type RequestEvent =
       file?: ResultFile;
       resultError?: string;
     }
-  | { type: 'notice'; text: string | undefined };
+  | { type: 'notice'; text: string | undefined }
+  /** No decision by ESCALATE_AFTER: the next tier's on-call people join the approvers (and are mentioned). */
+  | { type: 'escalate'; at: string; tier: OnCallTier; approvers: Person[] };
 
 export type TransitionError =
   | 'AlreadyDecided'
@@ -192,6 +195,18 @@ export function applyEvent(request: LiveResponseRequest, event: RequestEvent): T
       else if (event.link) delete next.resultError;
       const progress = request.progress.map((p, i) => (i === event.index ? next : p));
       return done(request, { ...request, progress });
+    }
+    case 'escalate': {
+      // Once only, and only while a decision is still possible: a late job after a decision changes nothing.
+      if (request.state !== 'AwaitingApproval' || request.escalatedAt)
+        return { ok: true, request, changed: false };
+      const known = new Set(request.approvers.map((p) => p.teamsId));
+      return done(request, {
+        ...request,
+        escalatedAt: event.at,
+        onCall: [...(request.onCall ?? []), event.tier],
+        approvers: [...request.approvers, ...event.approvers.filter((p) => !known.has(p.teamsId))],
+      });
     }
     case 'notice': {
       const next = { ...request };

@@ -1,5 +1,6 @@
 // The durable live response request record: what Redis stores and what cards render.
 import type { LiveResponseCommand } from './commands.js';
+import type { OnCallTier } from './on-call.js';
 
 export type RequestState =
   /** Approval card posted, waiting for an approver. */
@@ -153,6 +154,13 @@ export interface LiveResponseRequest {
   expiresAt: string;
   /** Approvers resolved in this conversation (mentioned on the card; their teamsIds get the buttons). */
   approvers: Person[];
+  /**
+   * Who was on call, per tier reached, when the request was asked (tier 1) and escalated (tier 2): the audit trail's
+   * snapshot and what the card names. Absent when APPROVERS lists people only.
+   */
+  onCall?: OnCallTier[];
+  /** When the request was escalated to the next tier (ESCALATE_AFTER without a decision). */
+  escalatedAt?: string;
   decision?: Decision;
   cancellation?: Cancellation;
   /** Submission bookkeeping for exactly-once. */
