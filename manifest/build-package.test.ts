@@ -83,6 +83,70 @@ describe('buildManifest', () => {
   });
 });
 
+describe('the Teams tab in the package', () => {
+  const TAB_APP_ID = '7b1d5c3e-9f2a-4e6b-8c4d-1a3e5f7b9d20';
+
+  it("declares the Live response tab for channels and chats and My requests for personal use, on the bot's host", () => {
+    const manifest = buildManifest(options);
+    expect(manifest.configurableTabs).toEqual([
+      {
+        configurationUrl: 'https://lrbot.contoso.com/tab/',
+        canUpdateConfiguration: false,
+        scopes: ['team', 'groupChat'],
+        context: ['channelTab', 'privateChatTab'],
+      },
+    ]);
+    expect(manifest.staticTabs).toEqual([
+      {
+        entityId: 'my-requests',
+        name: 'My requests',
+        contentUrl: 'https://lrbot.contoso.com/tab/',
+        websiteUrl: 'https://lrbot.contoso.com/tab/',
+        scopes: ['personal'],
+      },
+    ]);
+    // Teams loads tab pages only from validDomains.
+    expect(manifest.validDomains).toEqual(['lrbot.contoso.com']);
+  });
+
+  it("signs the tab in with the bot's app id when TAB_SSO_APP_ID is not set", () => {
+    const read = readManifestOptions({
+      MicrosoftAppId: APP_ID,
+      PUBLIC_BASE_URL: 'https://lrbot.contoso.com',
+    });
+    expect(buildManifest(read).webApplicationInfo).toEqual({
+      id: APP_ID,
+      resource: `api://lrbot.contoso.com/${APP_ID}`,
+    });
+  });
+
+  it('signs the tab in with TAB_SSO_APP_ID, the audience the bot verifies, when it is set', () => {
+    const read = readManifestOptions({
+      MicrosoftAppId: APP_ID,
+      PUBLIC_BASE_URL: 'https://lrbot.contoso.com:8443',
+      TAB_SSO_APP_ID: TAB_APP_ID.toUpperCase(),
+    });
+    const manifest = buildManifest(read);
+    expect(manifest.webApplicationInfo).toEqual({
+      id: TAB_APP_ID,
+      resource: `api://lrbot.contoso.com:8443/${TAB_APP_ID}`,
+    });
+    // The bot itself keeps its own id.
+    expect(manifest.bots[0]?.botId).toBe(APP_ID);
+    expect(manifest.validDomains).toEqual(['lrbot.contoso.com']);
+  });
+
+  it('names TAB_SSO_APP_ID when it is not a GUID', () => {
+    expect(() =>
+      readManifestOptions({
+        MicrosoftAppId: APP_ID,
+        PUBLIC_BASE_URL: 'https://lrbot.contoso.com',
+        TAB_SSO_APP_ID: 'api://lrbot.contoso.com/x',
+      }),
+    ).toThrow(/TAB_SSO_APP_ID must be the Entra application \(client\) id/);
+  });
+});
+
 describe('readManifestOptions', () => {
   it('names MicrosoftAppId and gives an example when it is missing or not a GUID', () => {
     expect(() => readManifestOptions({})).toThrow(ManifestError);
@@ -186,6 +250,21 @@ describe("the package against Microsoft's manifest schema", () => {
     expect(validate.errors ?? []).toEqual([]);
     expect(valid).toBe(true);
     expect(packaged.$schema).toContain(`/v${MANIFEST_VERSION}/`);
+  });
+
+  it('stays valid with the tabs and a separate TAB_SSO_APP_ID', () => {
+    const manifest = buildManifest({ ...options, tabSsoAppId: '7b1d5c3e-9f2a-4e6b-8c4d-1a3e5f7b9d20' });
+    const packaged = JSON.parse(strFromU8(unzipSync(zipPackage(manifest, readIcons()))['manifest.json']!));
+    const validate = schemaValidator(MANIFEST_VERSION);
+    validate(packaged);
+    expect(validate.errors ?? []).toEqual([]);
+    // The schema checks what a tab section must hold: a broken one fails.
+    expect(validate({ ...packaged, staticTabs: [{ name: 'My requests', scopes: ['personal'] }] })).toBe(
+      false,
+    );
+    expect(validate({ ...packaged, webApplicationInfo: { resource: 'api://lrbot.contoso.com/x' } })).toBe(
+      false,
+    );
   });
 
   it('catches what the schema forbids', () => {

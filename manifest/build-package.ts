@@ -34,6 +34,8 @@ export interface ManifestOptions {
   appId: string;
   /** The Teams app id. Default: the bot's app id, which keeps one id per bot. */
   teamsAppId?: string;
+  /** The Entra app the tab's SSO tokens are for (`TAB_SSO_APP_ID`). Default: the bot's app id. */
+  tabSsoAppId?: string;
   /** Semantic version `x.y.z`; raise it for every upload of a changed package. */
   version: string;
   /** The https address the bot is reached on (`PUBLIC_BASE_URL`); its host becomes the manifest's validDomains. */
@@ -219,6 +221,12 @@ export function readManifestOptions(
   if (teamsAppId && !GUID.test(teamsAppId)) {
     throw new ManifestError(`TEAMS_APP_ID must be a GUID like ${EXAMPLE_GUID}, got "${teamsAppId}".`);
   }
+  const tabSsoAppId = env.TAB_SSO_APP_ID?.trim() || undefined;
+  if (tabSsoAppId && !GUID.test(tabSsoAppId)) {
+    throw new ManifestError(
+      `TAB_SSO_APP_ID must be the Entra application (client) id the tab signs in with, a GUID like ${EXAMPLE_GUID}, got "${tabSsoAppId}".`,
+    );
+  }
   const version = env.APP_VERSION?.trim() || defaults.version;
   if (!/^\d+\.\d+\.\d+$/.test(version)) {
     throw new ManifestError(`APP_VERSION must be x.y.z, e.g. APP_VERSION=1.0.3, got "${version}".`);
@@ -227,6 +235,7 @@ export function readManifestOptions(
   return {
     appId,
     ...(teamsAppId ? { teamsAppId } : {}),
+    ...(tabSsoAppId ? { tabSsoAppId: tabSsoAppId.toLowerCase() } : {}),
     version,
     publicBaseUrl,
     // By default the pages the bot itself serves (bot/public-pages.ts).

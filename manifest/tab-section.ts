@@ -23,6 +23,8 @@ export const tabSection: ManifestSection = (manifest, options) => {
       scopes: ['personal'],
     },
   ];
-  // SSO: the tab's token is for this app; TAB_SSO_APP_ID differs from the bot's id only in unusual set-ups.
-  m.webApplicationInfo = { id: options.appId, resource: `api://${host}/${options.appId}` };
+  // SSO: Teams asks Entra for a token of this app, with this App ID URI as audience; the bot verifies exactly that
+  // audience (web/sso-verifier.ts), so both come from TAB_SSO_APP_ID, the bot's own id only when it is not set.
+  const ssoAppId = options.tabSsoAppId ?? options.appId;
+  m.webApplicationInfo = { id: ssoAppId, resource: `api://${host}/${ssoAppId}` };
 };
