@@ -1,7 +1,9 @@
 // The tab in a real browser (Debian's Chromium via playwright-core), inside the local Teams host page that plays
 // teams-js's host side with tokens from the Entra simulator: list, detail, live updates, approving from the tab
-// (the card in fake Teams follows), themes, and the page outside Teams. Screenshots go to docs/.
-import { join } from 'node:path';
+// (the card in fake Teams follows), themes, and the page outside Teams. Screenshots are written only when asked:
+// `SCREENSHOTS=docs npx vitest run test/tab-browser.test.ts` (a folder, relative to the project) refreshes the
+// README's pictures; a plain run leaves the tree untouched.
+import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTab } from '../tab/build-tab.js';
@@ -14,7 +16,14 @@ let stack: TabStack;
 let client: TeamsClient;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 
-const DOCS = join(import.meta.dirname, '..', 'docs');
+/** Where screenshots go, if anywhere (SCREENSHOTS, relative to the project root). */
+const SCREENSHOT_DIR = process.env.SCREENSHOTS?.trim()
+  ? resolve(import.meta.dirname, '..', process.env.SCREENSHOTS.trim())
+  : undefined;
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  if (SCREENSHOT_DIR) await page.screenshot({ path: join(SCREENSHOT_DIR, name) });
+}
 
 beforeAll(async () => {
   await buildTab();
@@ -49,7 +58,7 @@ describe('the tab in the local Teams host', () => {
     await row.waitFor({ timeout: 15_000 });
     await expect(row.textContent()).resolves.toContain('AwaitingApproval');
     await expect(row.textContent()).resolves.toContain('Riley Analyst');
-    await page.screenshot({ path: join(DOCS, 'tab-list-light.png') });
+    await screenshot(page, 'tab-list-light.png');
 
     // Keyboard: focus the row and press Enter.
     await row.focus();
@@ -66,7 +75,7 @@ describe('the tab in the local Teams host', () => {
     await tab.locator('.exit', { hasText: 'Exit code 0' }).waitFor();
     await tab.locator('[data-key="download:1"]').waitFor();
     await expect(tab.locator('table.trail').textContent()).resolves.toContain('Alex Lead');
-    await page.screenshot({ path: join(DOCS, 'tab-detail-light.png') });
+    await screenshot(page, 'tab-detail-light.png');
 
     await page.selectOption('#theme', 'dark');
     // A string runs in the page; the test's own tsconfig has no DOM types.
@@ -74,7 +83,7 @@ describe('the tab in the local Teams host', () => {
       "document.getElementById('frame').contentDocument?.documentElement.dataset.theme === 'dark'",
     );
     await page.waitForTimeout(300);
-    await page.screenshot({ path: join(DOCS, 'tab-detail-dark.png') });
+    await screenshot(page, 'tab-detail-dark.png');
     await page.close();
   });
 
@@ -94,7 +103,7 @@ describe('the tab in the local Teams host', () => {
     await tab.locator('[data-key="back"]').click();
     await tab.locator('h1', { hasText: 'My requests' }).waitFor();
     await tab.locator(`[data-key="row:${requestId}"]`).waitFor();
-    await page.screenshot({ path: join(DOCS, 'tab-mine-contrast-phone.png') });
+    await screenshot(page, 'tab-mine-contrast-phone.png');
     await page.close();
   });
 
