@@ -21,8 +21,17 @@ const FINISHED_TTL_SECONDS = 30 * 24 * 3600;
 export const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 3600 * 1000;
 const MAX_CAS_RETRIES = 50;
 
+// Stream ids are Redis's own clock in milliseconds: the oldest id kept is computed from that clock, not the bot's.
+const MIN_ID_OF = `
+local function minIdOf(retentionMs)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return tostring(math.max(0, now - tonumber(retentionMs))) .. '-0'
+end
+`;
+
 // One script does the compare-and-set and keeps the indexes and the audit trail in step with the record.
-const CAS_SCRIPT = `
+const CAS_SCRIPT = `${MIN_ID_OF}
 local current = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] == '' then
   if current then return 0 end
@@ -31,7 +40,7 @@ elseif current ~= ARGV[1] then
 end
 redis.call('HSET', KEYS[1], 'v', ARGV[3], 'doc', ARGV[2])
 if ARGV[4] ~= '' then
-  redis.call('XADD', KEYS[2], 'MINID', '~', ARGV[10], '*', 'entry', ARGV[4])
+  redis.call('XADD', KEYS[2], 'MINID', minIdOf(ARGV[10]), '*', 'entry', ARGV[4])
   redis.call('RPUSH', KEYS[3], ARGV[4])
 end
 if ARGV[6] ~= '' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[5]) else redis.call('ZREM', KEYS[4], ARGV[5]) end
@@ -40,6 +49,13 @@ if ARGV[8] ~= '' then
   redis.call('EXPIRE', KEYS[1], ARGV[8])
   redis.call('EXPIRE', KEYS[3], ARGV[9])
 end
+return 1
+`;
+
+// An audit entry without a state change: into the stream (trimmed as above) and the request's list, together.
+const AUDIT_SCRIPT = `${MIN_ID_OF}
+redis.call('XADD', KEYS[1], 'MINID', minIdOf(ARGV[2]), '*', 'entry', ARGV[1])
+redis.call('RPUSH', KEYS[2], ARGV[1])
 return 1
 `;
 
@@ -97,8 +113,8 @@ export function createRequestStore(deps: {
   const { redis, keys, clock } = deps;
   const retentionMs = deps.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS;
   const observers = deps.observers ?? [];
-  /** Stream entries older than the retention are trimmed as new ones are added (`MINID ~`, whole nodes at a time). */
-  const streamMinId = () => `${Math.max(0, clock.now() - retentionMs)}-0`;
+  /** Stream entries older than this are trimmed as each new one is added (exact `MINID`: only what aged out). */
+  const retention = String(retentionMs);
 
   function notify(change: CommittedChange): void {
     for (const observer of observers) {
@@ -146,7 +162,7 @@ export function createRequestStore(deps: {
       queued,
       ttl,
       auditTtlSeconds(),
-      streamMinId(),
+      retention,
     );
     return result === 1;
   }
@@ -192,11 +208,7 @@ export function createRequestStore(deps: {
     async audit(requestId, entry) {
       const full: AuditEntry = { ...entry, at: clock.nowIso(), requestId };
       const json = JSON.stringify(full);
-      await redis
-        .multi()
-        .xadd(keys.audit(), 'MINID', '~', streamMinId(), '*', 'entry', json)
-        .rpush(keys.requestAudit(requestId), json)
-        .exec();
+      await redis.eval(AUDIT_SCRIPT, 2, keys.audit(), keys.requestAudit(requestId), json, retention);
       const request = observers.length > 0 ? await load(requestId).catch(() => null) : null;
       for (const observer of observers) {
         try {
