@@ -26,13 +26,15 @@ redis.call('SET', KEYS[2], ARGV[1])
 return {1, ''}
 `;
 
-// KEYS: sessions hash. ARGV: request id, device-lock key prefix.
+// KEYS: sessions hash, device lock of the machine the caller read from the hash. ARGV: request id, that machine id.
+// The caller passes the device lock's key rather than the script building it from the hash: in a Redis Cluster a
+// script may only touch keys it was given (they are how the cluster routes it), and a built name escapes that check.
 const RELEASE_SCRIPT = `
 local machine = redis.call('HGET', KEYS[1], ARGV[1])
-if not machine then return 0 end
+if not machine then return 1 end
+if machine ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-local lock = ARGV[2] .. machine
-if redis.call('GET', lock) == ARGV[1] then redis.call('DEL', lock) end
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 `;
 
@@ -42,7 +44,6 @@ export function createSessionSlots(deps: {
   maxSessions: number;
 }): SessionSlots {
   const { redis, keys, maxSessions } = deps;
-  const lockPrefix = keys.deviceLock('');
   return {
     async claim(requestId, machineId) {
       const [ok, reason, detail] = (await redis.eval(
@@ -59,7 +60,21 @@ export function createSessionSlots(deps: {
       return { ok: false, reason: 'sessionsFull', inUse: Number(detail ?? maxSessions) };
     },
     async release(requestId) {
-      await redis.eval(RELEASE_SCRIPT, 1, keys.sessions(), requestId, lockPrefix);
+      // A request holds one machine for its life, so the machine read here is still the one held when the script runs
+      // (0 only if a release and a claim of the same request interleave: read again).
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const machineId = await redis.hget(keys.sessions(), requestId);
+        if (machineId === null) return;
+        const released = await redis.eval(
+          RELEASE_SCRIPT,
+          2,
+          keys.sessions(),
+          keys.deviceLock(machineId),
+          requestId,
+          machineId,
+        );
+        if (released === 1) return;
+      }
     },
     holders: () => redis.hgetall(keys.sessions()),
   };
