@@ -5,6 +5,7 @@ import { parseDuration, parseRates, type Rate } from '../core/durations.js';
 import { DEFAULT_TEAMS_THREAD_RATE } from '../core/teams-limits.js';
 import { defenderScopeFor } from '../defender/token-provider.js';
 import { OPS_SETTINGS, type OpsConfig, readOpsConfig } from './ops-config.js';
+import { describeRedis, REDIS_SETTINGS, type RedisConfig, readRedisConfig } from './redis-config.js';
 
 /** Bot Framework clouds with built-in channel settings. */
 export const BOT_CLOUDS = ['public', 'usgov', 'usgovdod'] as const;
@@ -92,7 +93,8 @@ export interface Config {
     /** That cloud's channel endpoints with any individual overrides. */
     channel: BotChannelSettings;
   };
-  redis: { url: string; prefix: string };
+  /** Standalone or cluster, TLS, credentials and key prefix (see redis-config.ts for each default). */
+  redis: RedisConfig;
   defender: {
     apiUrl: string;
     /** Token scope (`DEFENDER_SCOPE`): the cloud's WindowsDefenderATP resource + `/.default`. Default derived from apiUrl. */
@@ -166,8 +168,7 @@ export const SETTINGS = {
     example:
       'https://login.microsoftonline.us/cab8a31a-1906-4287-a0d8-4eef66b95f6e/v2.0/.well-known/openid-configuration',
   },
-  REDIS_URL: { default: 'redis://127.0.0.1:6379', example: 'redis://127.0.0.1:6379/0' },
-  REDIS_PREFIX: { default: 'lr', example: 'lr' },
+  ...REDIS_SETTINGS,
   DEFENDER_API_URL: {
     default: 'https://api.securitycenter.microsoft.com',
     example: 'https://api.security.microsoft.com',
@@ -315,9 +316,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `cannot be "${host}" without MicrosoftAppId: anonymous mode processes unsigned activities, so it listens on loopback only. Set MicrosoftAppId (and its credentials) to listen on the network`,
     );
 
-  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
-  const redisPrefix = get('REDIS_PREFIX');
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix)) bad('REDIS_PREFIX', 'must be letters, digits, _ . : -');
+  const redis = readRedisConfig(env, problems);
 
   const apiUrl = url('DEFENDER_API_URL', ['https:', 'http:']);
   if (apiUrl.startsWith('http:') && !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(apiUrl))
@@ -413,7 +412,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cloud,
       channel,
     },
-    redis: { url: redisUrl, prefix: redisPrefix },
+    redis,
     defender: {
       apiUrl,
       scope,
@@ -456,7 +455,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     botAppId: config.bot.appId || '(anonymous, local only)',
     botAppType: config.bot.appId ? config.bot.appType : undefined,
     botCloud: config.bot.cloud,
-    redis: config.redis.url.replace(/\/\/[^@/]*@/, '//***@'),
+    redis: describeRedis(config.redis),
     redisPrefix: config.redis.prefix,
     defenderApiUrl: config.defender.apiUrl,
     defenderScope: config.defender.scope,

@@ -7,7 +7,6 @@ import {
 } from 'botbuilder';
 import type { Request } from 'express';
 import express from 'express';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createHttpApp, listen } from '../bot/http-server.js';
 import { LrBot } from '../bot/lr-bot.js';
@@ -46,6 +45,7 @@ import type { Config } from './config.js';
 import { createMetrics } from './metrics.js';
 import { createOpsRouter } from './ops-routes.js';
 import { createReadiness } from './readiness.js';
+import { createRedisConnection } from './redis-connection.js';
 
 export interface StartOptions {
   /** Serve /api/messages, /healthz and /download. */
@@ -124,10 +124,10 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const clock = options.clock ?? systemClock;
   const keys = redisKeys(config.redis.prefix);
   // State commands fail fast while Redis is away (health says so) instead of queueing without bound.
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  const redis = createRedisConnection(config.redis, 'state');
   redis.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   // BullMQ needs its own connection with unlimited retries (its blocking commands wait on Redis).
-  const bullConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  const bullConnection = createRedisConnection(config.redis, 'queues');
   bullConnection.on('error', (error) =>
     logger.warn({ err: error.message }, 'redis (queues) connection error'),
   );
