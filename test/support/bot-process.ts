@@ -184,7 +184,7 @@ export async function startProcessStack(
   });
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
   redis.on('error', () => undefined);
-  const app: RunningApp = { port: bot.port, close: () => bot.kill() };
+  const app: RunningApp = { port: bot.port, opsPort: bot.port, close: () => bot.kill() };
 
   const stack: ProcessStack = {
     sim,
