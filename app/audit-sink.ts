@@ -1,9 +1,11 @@
-// Every audit entry, once its Redis write committed, also goes out as one JSON line a SIEM can collect: on stdout
-// among the logs (marked `"type":"lr-bot.audit"`) or appended to a file of its own. Redis keeps the trail only for
-// AUDIT_RETENTION; this line is the copy that outlives it.
+// Every audit entry, once its Redis write committed, also goes out as one JSON line a SIEM can collect: on the log
+// stream (marked `"type":"lr-bot.audit"`, level 100) or appended to a file of its own. Redis keeps the trail only
+// for AUDIT_RETENTION; this line is the copy that outlives it.
 import { closeSync, openSync, writeSync } from 'node:fs';
+import type { Logger } from 'pino';
 import type { LiveResponseRequest } from '../core/request.js';
 import type { AuditEntry, RequestStoreObserver } from '../core/request-store.js';
+import { writeAuditLine } from './logger.js';
 import type { OpsConfig } from './ops-config.js';
 
 /** The marker a log pipeline filters on to route audit lines to the SIEM. */
@@ -13,11 +15,11 @@ export interface AuditSink extends RequestStoreObserver {
   close(): void;
 }
 
-/** One audit line: the entry plus what a SIEM needs to correlate it without Redis (device, requester, state). */
-export function auditLine(entry: AuditEntry, request: LiveResponseRequest | null): string {
-  return JSON.stringify({
+/** One audit record: the entry plus what a SIEM needs to correlate it without Redis (device, requester, state). */
+export function auditRecord(entry: AuditEntry, request: LiveResponseRequest | null): Record<string, unknown> {
+  return {
     type: AUDIT_LINE_TYPE,
-    time: entry.at,
+    at: entry.at,
     requestId: entry.requestId,
     action: entry.action,
     ...(entry.actor ? { actor: entry.actor } : {}),
@@ -32,27 +34,31 @@ export function auditLine(entry: AuditEntry, request: LiveResponseRequest | null
           ...(request.actionId ? { defenderActionId: request.actionId } : {}),
         }
       : {}),
-  });
+  };
 }
 
-export function createAuditSink(
-  sink: OpsConfig['audit']['sink'],
-  stdout: NodeJS.WritableStream = process.stdout,
-): AuditSink {
+/**
+ * `stdout`: one line on the log stream at level 100, above `fatal` (none with LOG_LEVEL=silent); `file:<path>`: one
+ * JSON line appended to the file; `off`: Redis only.
+ */
+export function createAuditSink(sink: OpsConfig['audit']['sink'], logger: Logger): AuditSink {
   if (sink.kind === 'off') return { close() {} };
-  // Synchronous appends: the line is on disk (or in the pipe) before the caller goes on, and a crash right after
-  // loses no committed decision. The volume is a handful of lines per request.
-  const fd = sink.kind === 'file' ? openSync(sink.path, 'a', 0o640) : undefined;
-  const write = (text: string) => {
-    if (fd === undefined) stdout.write(text);
-    else writeSync(fd, text);
-  };
+  if (sink.kind === 'stdout')
+    return {
+      audited(entry, request) {
+        writeAuditLine(logger, auditRecord(entry, request));
+      },
+      close() {},
+    };
+  // Synchronous appends: the line is on disk before the caller goes on, and a crash right after loses no committed
+  // decision. The volume is a handful of lines per request.
+  const fd = openSync(sink.path, 'a', 0o640);
   return {
     audited(entry, request) {
-      write(`${auditLine(entry, request)}\n`);
+      writeSync(fd, `${JSON.stringify(auditRecord(entry, request))}\n`);
     },
     close() {
-      if (fd !== undefined) closeSync(fd);
+      closeSync(fd);
     },
   };
 }

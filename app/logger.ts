@@ -3,8 +3,18 @@
 import { type Logger, pino, stdSerializers } from 'pino';
 import { currentLogContext } from '../core/log-context.js';
 
+/**
+ * Level number of audit lines (AUDIT_SINK=stdout) on the log stream: above `fatal`, so any LOG_LEVEL but `silent`
+ * keeps them — a SIEM must not lose decisions because someone lowered the log noise.
+ */
+export const AUDIT_LEVEL = 100;
+
+/** Each logger's output stream, for lines that bypass its level (audit lines). */
+const streams = new WeakMap<Logger, NodeJS.WritableStream>();
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino(
+  const stream = destination ?? process.stdout;
+  const logger = pino(
     {
       level,
       base: { service: 'lr-bot' },
@@ -26,6 +36,15 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
         censor: '[redacted]',
       },
     },
-    destination ?? process.stdout,
+    stream,
   );
+  streams.set(logger, stream);
+  return logger;
+}
+
+/** Writes `record` as one JSON line on the logger's stream at AUDIT_LEVEL, whatever its level but `silent`. */
+export function writeAuditLine(logger: Logger, record: Record<string, unknown>): void {
+  if (logger.level === 'silent') return;
+  const stream = streams.get(logger) ?? process.stdout;
+  stream.write(`${JSON.stringify({ level: AUDIT_LEVEL, time: Date.now(), service: 'lr-bot', ...record })}\n`);
 }

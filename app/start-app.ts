@@ -141,7 +141,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     apiRates: config.defender.apiRates,
     maxSessions: config.defender.maxSessions,
   });
-  const auditSink = createAuditSink(config.ops.audit.sink);
+  const auditSink = createAuditSink(config.ops.audit.sink, logger);
   const requests = createRequestStore({
     redis,
     keys,
