@@ -234,8 +234,8 @@ function createHandle(
         ...[string, number, string][],
       ][];
       const range = ranges.find(([from, to]) => slot >= from && slot <= to);
-      if (!range) throw new Error(`slot ${slot} has no owner`);
-      const [, , master, ...replicas] = range;
+      const [, , master, ...replicas] = range ?? [];
+      if (!master) throw new Error(`slot ${slot} has no owner`);
       return { master: master[1], replicas: replicas.map((r) => r[1]) };
     };
     if (!via) return ask(read);
