@@ -151,6 +151,23 @@ describe('production build', () => {
     }
   });
 
+  it('runs HTTP only, without workers, when started with --http-only', async () => {
+    const port = await freePort();
+    const http = start({ PORT: String(port) }, ['--http-only']);
+    try {
+      await until200(`http://127.0.0.1:${port}/readyz`, http);
+      expect(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()).toMatchObject({
+        status: 'ready',
+        workers: 'not-run-here',
+      });
+      expect(http.lines.some((line) => line.includes('"msg":"workers started"'))).toBe(false);
+      http.child.kill('SIGTERM');
+      expect(await http.exited).toBe(0);
+    } finally {
+      http.child.kill('SIGKILL');
+    }
+  });
+
   it('answers a bad configuration with a JSON line naming the setting, and exit code 1', async () => {
     const bad = start({ APPROVERS: '', PORT: '0' });
     expect(await bad.exited).toBe(1);
