@@ -347,6 +347,11 @@ export function buildRequestCardData(
   };
 }
 
+/** The card's badge for a state (`Awaiting approval`, `Running`…), before a failed script changes the headline. */
+export function stateBadgeText(state: RequestState): string {
+  return BADGES[state].text;
+}
+
 /** The headline state as the card's badge shows it, for replies that name a request's state. */
 export function stateLabel(request: LiveResponseRequest): string {
   const failed = scriptsExitedNonZero(request, CARD_BUDGETS[0]!);

@@ -41,6 +41,16 @@ describe('parseDemoCommand', () => {
     expect(parseDemoCommand('   ')).toEqual({ kind: 'empty' });
   });
 
+  it('takes everything after ask as the message for the bot, as typed', () => {
+    expect(
+      parseDemoCommand('ask run collect.ps1 "-Path C:\\Program Files\\x"  -Verbose on desktop-test'),
+    ).toEqual({
+      kind: 'ask',
+      text: 'run collect.ps1 "-Path C:\\Program Files\\x"  -Verbose on desktop-test',
+    });
+    expect(parseDemoCommand('ask')).toEqual({ kind: 'unknown', text: 'ask' });
+  });
+
   it('reports anything else as unknown', () => {
     expect(parseDemoCommand('run whoami.ps1 on desktop-test')).toEqual({
       kind: 'unknown',

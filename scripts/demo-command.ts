@@ -1,7 +1,9 @@
-// The commands `npm run demo` reads from its terminal: approve or reject as the on-call lead, list, help, quit.
+// The commands `npm run demo` reads from its terminal: ask as the responder, approve or reject as the on-call lead,
+// list, help, quit.
 import { normaliseRequestId } from '../core/request-id.js';
 
 export type DemoCommand =
+  | { kind: 'ask'; text: string }
   | { kind: 'approve'; requestId?: string }
   | { kind: 'reject'; requestId?: string; reason?: string }
   | { kind: 'list' }
@@ -11,6 +13,7 @@ export type DemoCommand =
   | { kind: 'unknown'; text: string };
 
 export const DEMO_COMMAND_HELP = [
+  '  ask <message>                 send <message> to @LR Bot in the "Incident bridge" chat as Riley Analyst',
   '  approve [LR-XXXXXX]           approve the latest request awaiting approval (or the one named), as Alex Lead',
   '  reject [LR-XXXXXX] [reason]   reject it, with an optional reason, as Alex Lead',
   '  list                          the requests of this demo and their states',
@@ -30,6 +33,11 @@ export function parseDemoCommand(line: string): DemoCommand {
   switch (verb.toLowerCase()) {
     case '':
       return { kind: 'empty' };
+    case 'ask': {
+      // The message as typed after the verb, spacing and quotes kept: the bot parses it.
+      const text = line.trim().slice(verb.length).trim();
+      return text ? { kind: 'ask', text } : { kind: 'unknown', text: line.trim() };
+    }
     case 'approve':
     case 'a':
       if (afterId.length > 0) return { kind: 'unknown', text: line.trim() };

@@ -1,15 +1,34 @@
 import { describe, expect, it } from 'vitest';
 import { CARD_VERBS } from '../cards/card-verbs.js';
 import { APPROVERS, fixtureRequest } from '../cards/fixtures.js';
+import { stateBadgeText, stateLabel } from '../cards/request-card.js';
 import type { LiveResponseRequest, RequestState } from '../core/request.js';
+import { summariseTranscript } from '../core/summarise-transcript.js';
 import {
   cardActionInvoke,
   type DemoApprover,
   describeInvokeAnswer,
+  describeRequest,
+  messageActivityAs,
   pickRequest,
   progressReport,
   type RequestWithCard,
 } from './demo-requests.js';
+
+/** Every state, so a new one fails the test until the demo names it. */
+const STATES: Record<RequestState, true> = {
+  AwaitingApproval: true,
+  Approved: true,
+  Submitting: true,
+  Pending: true,
+  InProgress: true,
+  Succeeded: true,
+  Failed: true,
+  TimeOut: true,
+  Cancelled: true,
+  Rejected: true,
+  Expired: true,
+};
 
 const LEAD: DemoApprover = { teamsId: APPROVERS[0]!.teamsId, name: APPROVERS[0]!.name };
 const OUTSIDER: DemoApprover = { teamsId: '29:1someone-else', name: 'Someone Else' };
@@ -148,22 +167,22 @@ describe('progressReport', () => {
       [request('LR-BBBBBB', 'InProgress', 3), request('LR-AAAAAA', 'AwaitingApproval', 1)],
       [LEAD],
     );
-    expect(first.lines[0]).toMatch(/^LR-AAAAAA awaiting approval — run minidump.ps1 OfficeClickToRun then /);
+    expect(first.lines[0]).toMatch(/^LR-AAAAAA Awaiting approval — run minidump.ps1 OfficeClickToRun then /);
     expect(first.lines[1]).toContain(`decide it as ${LEAD.name}`);
-    expect(first.lines[2]).toMatch(/^LR-BBBBBB running \(approved by /);
+    expect(first.lines[2]).toMatch(/^LR-BBBBBB Running \(Approved by /);
 
     const again = progressReport(
       first.seen,
       [request('LR-BBBBBB', 'InProgress', 3), request('LR-AAAAAA', 'Approved', 1)],
       [LEAD],
     );
-    expect(again.lines).toEqual([expect.stringMatching(/^LR-AAAAAA approved, queued/)]);
+    expect(again.lines).toEqual([expect.stringMatching(/^LR-AAAAAA Approved by .+ — queued — /)]);
   });
 
   it('names who rejected and why', () => {
     const report = progressReport(new Map(), [request('LR-AAAAAA', 'Rejected', 1)], [LEAD]);
     expect(report.lines).toEqual([
-      expect.stringMatching(/^LR-AAAAAA rejected by .+ \("Collect with the EDR package instead"\) — /),
+      expect.stringMatching(/^LR-AAAAAA Rejected by .+: Collect with the EDR package instead — /),
     ]);
   });
 
@@ -174,5 +193,70 @@ describe('progressReport', () => {
       [LEAD],
     );
     expect(report.lines[1]).toMatch(/no approver is a member/);
+  });
+});
+
+describe('describeRequest', () => {
+  it("names every state with the card's own badge", () => {
+    for (const state of Object.keys(STATES) as RequestState[]) {
+      const line = describeRequest(request('LR-AAAAAA', state, 1));
+      expect(
+        line.startsWith(`LR-AAAAAA ${stateBadgeText(state)}`) ||
+          /^LR-AAAAAA (Approved|Rejected) by /.test(line),
+      ).toBe(true);
+    }
+    expect(describeRequest(request('LR-AAAAAA', 'Succeeded', 1))).toMatch(
+      /^LR-AAAAAA Succeeded \(Approved by /,
+    );
+    expect(describeRequest(request('LR-AAAAAA', 'InProgress', 1))).toMatch(/^LR-AAAAAA Running /);
+  });
+
+  it('headlines a script that exited non-zero as the card does', () => {
+    const failed = fixtureRequest('Succeeded');
+    failed.progress[0] = {
+      ...failed.progress[0]!,
+      transcript: summariseTranscript(
+        JSON.stringify({
+          script_name: 'minidump.ps1',
+          exit_code: 1,
+          script_output: '',
+          script_errors: 'denied',
+        }),
+      ),
+    };
+    expect(describeRequest({ ...failed, card: { activityId: 'x' } })).toContain(
+      `${failed.id} ${stateLabel(failed)}`,
+    );
+    expect(stateLabel(failed)).not.toBe('Succeeded');
+  });
+});
+
+describe('messageActivityAs', () => {
+  const template = {
+    serviceUrl: 'http://localhost:56150/_connector',
+    channelId: 'msteams',
+    id: 'template-id',
+    type: '<custom-activity-type>',
+    recipient: { id: '28:lr-bot-local', name: 'LR Bot' },
+    conversation: { id: '19:incident-bridge-chat@thread.v2', isGroup: true, tenantId: 'tenant-1' },
+    from: { id: '29:1alex-lead' },
+  };
+
+  it('sends the text from the teammate, mentioning the bot the way Teams does', () => {
+    const riley = { teamsId: '29:1riley-analyst', name: 'Riley Analyst', aadObjectId: 'oid-riley' };
+    const activity = messageActivityAs(template, riley, ' run whoami.ps1 on desktop-test ');
+    expect(activity).toMatchObject({
+      type: 'message',
+      serviceUrl: template.serviceUrl,
+      conversation: template.conversation,
+      recipient: template.recipient,
+      from: { id: riley.teamsId, name: riley.name, aadObjectId: 'oid-riley' },
+      text: '<at>LR Bot</at> run whoami.ps1 on desktop-test',
+      entities: [
+        { type: 'mention', mentioned: { id: '28:lr-bot-local', name: 'LR Bot' }, text: '<at>LR Bot</at>' },
+      ],
+      channelData: { tenant: { id: 'tenant-1' } },
+    });
+    expect(activity).not.toHaveProperty('id');
   });
 });

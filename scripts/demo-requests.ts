@@ -1,6 +1,8 @@
 // The demo's view of the bot's requests: which card a terminal `approve` acts on, the playground invoke that
-// clicks it as another user, and the one-line progress reports the terminal prints.
+// clicks it as another user, the message a teammate sends from the terminal, and the one-line progress reports
+// the terminal prints (in the card's own state words).
 import { CARD_VERBS, REJECT_REASON_INPUT_ID } from '../cards/card-verbs.js';
+import { stateLabel } from '../cards/request-card.js';
 import { describeCommand } from '../core/commands.js';
 import type { LiveResponseRequest, RequestState } from '../core/request.js';
 
@@ -118,28 +120,20 @@ export function describeInvokeAnswer(body: unknown): string {
   return `the bot answered ${JSON.stringify(body).slice(0, 300)}`;
 }
 
-const STATE_WORDS: Record<RequestState, string> = {
-  AwaitingApproval: 'awaiting approval',
-  Approved: 'approved, queued',
-  Submitting: 'sending to Defender',
-  Pending: 'pending on the device',
-  InProgress: 'running',
-  Succeeded: 'succeeded',
-  Failed: 'failed',
-  TimeOut: 'timed out',
-  Cancelled: 'cancelled',
-  Rejected: 'rejected',
-  Expired: 'expired',
-};
-
-/** One line about a request, e.g. `LR-7K3F9Q running — run minidump.ps1 OfficeClickToRun on desktop-test.contoso.local`. */
+/**
+ * One line about a request, in the card's words, e.g.
+ * `LR-7K3F9Q Running (Approved by Alex Lead) — run minidump.ps1 OfficeClickToRun on desktop-test.contoso.local, asked by Riley Analyst`.
+ */
 export function describeRequest(request: LiveResponseRequest): string {
   const commands = request.commands.map(describeCommand).join(' then ');
   const decision = request.decision;
-  const state =
-    request.state === 'Rejected' && decision
-      ? `rejected by ${decision.by.name}${decision.reason ? ` ("${decision.reason}")` : ''}`
-      : `${STATE_WORDS[request.state]}${decision ? ` (${decision.kind} by ${decision.by.name})` : ''}`;
+  // The card's headline badge, with its decision line where that says more: "Approved by X — queued",
+  // "Rejected by X: reason", "Running (Approved by X)".
+  let state = stateLabel(request);
+  if (request.state === 'Rejected' && decision)
+    state = `Rejected by ${decision.by.name}${decision.reason ? `: ${decision.reason}` : ''}`;
+  else if (request.state === 'Approved' && decision) state = `Approved by ${decision.by.name} — queued`;
+  else if (decision?.kind === 'approved') state += ` (Approved by ${decision.by.name})`;
   const failure = request.failure ? `: ${request.failure.message}` : '';
   return `${request.id} ${state}${failure} — ${commands} on ${request.device.computerDnsName}, asked by ${request.requester.name}`;
 }
@@ -169,4 +163,39 @@ export function progressReport(
     );
   }
   return { lines, seen: next };
+}
+
+/** The start of a message activity as the Playground would send it into a conversation (its own template). */
+export interface ActivityTemplate {
+  serviceUrl: string;
+  channelId: string;
+  conversation: { id: string; tenantId?: string; [key: string]: unknown };
+  recipient: { id: string; name?: string };
+  [key: string]: unknown;
+}
+
+/**
+ * The body of the Playground's `POST /_internal/v1/customActivities` (its "Mock an Activity"): `text` sent by
+ * `from`, mentioning the bot as Teams does in a group chat or channel. The Playground's own message API always
+ * sends as its current user; a custom activity is the one way it lets another member of the mock tenant speak.
+ */
+export function messageActivityAs(
+  template: ActivityTemplate,
+  from: { teamsId: string; name: string; aadObjectId: string },
+  text: string,
+): Record<string, unknown> {
+  const { id: _id, type: _type, ...base } = template;
+  const botName = template.recipient.name ?? 'LR Bot';
+  const mention = `<at>${botName}</at>`;
+  return {
+    ...base,
+    type: 'message',
+    timestamp: new Date().toISOString(),
+    from: { id: from.teamsId, name: from.name, aadObjectId: from.aadObjectId },
+    text: `${mention} ${text.trim()}`,
+    textFormat: 'plain',
+    locale: 'en-US',
+    entities: [{ type: 'mention', mentioned: { id: template.recipient.id, name: botName }, text: mention }],
+    channelData: { tenant: { id: template.conversation.tenantId } },
+  };
 }

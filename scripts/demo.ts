@@ -1,23 +1,20 @@
-// `npm run demo`: the whole bot on this machine in one command. The Defender simulator and the bot run in this
-// process against local Redis, the Microsoft 365 Agents Playground runs as a child process as the Teams client,
-// and this terminal plays the on-call lead: `approve` clicks the card's button as Alex Lead through the
-// playground's own API, so the bot receives the click exactly as it would from Teams.
+// `npm run demo`: the whole bot on this machine in one command. The Defender simulator, the local Entra simulator
+// and the bot (with its Teams tab in a local host page) run in this process against local Redis, the Microsoft 365
+// Agents Playground runs as a child process as the Teams client, and this terminal plays whoever the page is not:
+// by default the page is Riley, the responder, and `approve` clicks the card's button as Alex Lead through the
+// playground's own API; with `--as-approver` the page is Alex Lead and `ask` sends Riley's request.
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { type Config, ConfigError, readConfig } from '../app/config.js';
 import { createLogger } from '../app/logger.js';
-import { type RunningApp, startApp } from '../app/start-app.js';
+import { stateBadgeText } from '../cards/request-card.js';
 import { systemClock } from '../core/clock.js';
 import { type RedisKeys, redisKeys } from '../core/redis-keys.js';
 import type { LiveResponseRequest, RequestState } from '../core/request.js';
 import { createRequestStore, type RequestStore } from '../core/request-store.js';
-import { type DefenderSimulator, startDefenderSimulator } from '../simulator/defender-simulator.js';
 import { createSeedLibrary } from '../simulator/seed-data.js';
 import { DEMO_COMMAND_HELP, type DemoCommand, parseDemoCommand } from './demo-command.js';
-import { demoPace } from './demo-pace.js';
+import { askAs, invokeAs } from './demo-playground-api.js';
 import {
   cardActionInvoke,
   type DemoDecision,
@@ -28,31 +25,24 @@ import {
 } from './demo-requests.js';
 import {
   DEMO_APPROVERS,
+  DEMO_PLACES,
   DEMO_REDIS_PREFIX,
+  DEMO_REQUESTER,
   type DemoSettings,
   DemoSettingsError,
-  demoBotEnv,
   readDemoSettings,
 } from './demo-settings.js';
-import { type RunningPlayground, startPlayground } from './start-playground.js';
+import { DemoError, type DemoStack, startDemoStack } from './demo-stack.js';
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const PLAYGROUND_CONFIG = join(REPO_ROOT, '.m365agentsplayground.yml');
 /** The terminal decides as the first on-call lead of the mock tenant. */
-const APPROVER = DEMO_APPROVERS[0];
+const APPROVER = DEMO_APPROVERS[0]!;
 /** How often the terminal reports request state changes. */
 const PROGRESS_EVERY_MS = 1_000;
-/** The playground answers an invoke once the bot has; the bot answers clicks well under Teams' ~10 s. */
-const INVOKE_TIMEOUT_MS = 15_000;
 
 const bold = (text: string): string => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
 const say = (text = ''): void => {
   process.stdout.write(`${text}\n`);
 };
-
-class DemoError extends Error {
-  override name = 'DemoError';
-}
 
 /** Fails with the commands that start a Redis when none answers at `url`. */
 async function checkRedis(url: string): Promise<void> {
@@ -153,17 +143,8 @@ async function listRequests(
   return requests.filter((request): request is LiveResponseRequest => request !== null);
 }
 
-function readDemoConfig(env: Record<string, string>): Config {
-  try {
-    return readConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError)
-      throw new DemoError(`${error.message}\n\nSee .env.example for every setting.`);
-    throw error;
-  }
-}
-
-function printWelcome(settings: DemoSettings, config: Config, simulator: DefenderSimulator): void {
+function printWelcome(settings: DemoSettings, stack: DemoStack): void {
+  const { config, simulator } = stack;
   const shortName = (fqdn: string): string => fqdn.split('.')[0] ?? fqdn;
   const allRecords = simulator.control.machines();
   // A re-imaged device keeps older records under its name: one line per name, the Active record's facts.
@@ -200,37 +181,67 @@ function printWelcome(settings: DemoSettings, config: Config, simulator: Defende
   const scriptLines = createSeedLibrary().map(
     (file) => `  ${file.fileName.padEnd(16)} ${file.description ?? ''}`,
   );
-  const playgroundUrl = `http://localhost:${settings.playgroundPort}`;
+  const playgroundUrl = stack.playgroundUrl;
+  const example = 'run minidump.ps1 OfficeClickToRun on desktop-test';
+  const journey = ['Pending', 'InProgress', 'Succeeded'] as const;
+  const badges = journey.map((state) => stateBadgeText(state)).join(' → ');
 
   say();
   say(bold('LR Bot demo is running'));
   say(`  Teams client   ${playgroundUrl}   (Microsoft 365 Agents Playground, offline)`);
+  say(`  Teams tab      ${stack.tabUrl}`);
+  say('                 (the Live response tab in a LOCAL stand-in for Teams: pick who you are and where)');
   say(`  Bot            http://127.0.0.1:${config.port}/api/messages   (anonymous, local only)`);
   say(`  Defender       ${simulator.url}   (simulator; devices work ${settings.speedup}x faster than usual)`);
+  say(`  Sign-in        ${stack.entra.url}   (local Entra ID simulator for the tab's SSO tokens)`);
   say(`  Redis          ${config.redis.url}   (prefix ${config.redis.prefix})`);
   say();
-  say(bold('1. Ask for live response as Riley Analyst (the playground user, a responder)'));
-  say(
-    `   Open ${playgroundUrl}, open the "Incident bridge" group chat (or the "Incidents" channel), type @LR,`,
-  );
-  say('   pick "LR Bot" from the list, then finish the message and send it:');
-  say('     @LR Bot run minidump.ps1 OfficeClickToRun on desktop-test');
-  say('   The bot checks the device and the library and posts an approval card that mentions the approvers.');
-  say('   (The 1:1 "Personal Chat" works too, but no approver is in it, so the bot says to ask elsewhere.)');
-  say();
-  say(bold(`2. Approve as ${APPROVER.name}, the on-call lead, from this terminal`));
-  say(
-    '   Type "approve" here (or "reject <reason>"). The card says "Approved by Alex Lead at … — queued", then its',
-  );
-  say(
-    '   badge shows Pending → Running → Succeeded and the command Completed, with the script output, in place.',
-  );
-  say(
-    '   The card shows Approve, Reject and Cancel to everyone (as Teams does); a click by Riley in the page is',
-  );
-  say("   refused with Riley's own view saying why. This terminal clicks for the on-call lead through the");
-  say('   playground, so the bot gets the click as it would from Teams.');
+  if (settings.role === 'requester') {
+    say(bold(`1. Ask for live response as ${DEMO_REQUESTER.name} (the playground user, a responder)`));
+    say(
+      `   Open ${playgroundUrl}, open the "${DEMO_PLACES.groupChat.name}" group chat (or the "${DEMO_PLACES.channel.name}" channel), type @LR,`,
+    );
+    say('   pick "LR Bot" from the list, then finish the message and send it:');
+    say(`     @LR Bot ${example}`);
+    say(
+      '   The bot checks the device and the library and posts an approval card that mentions the approvers.',
+    );
+    say(
+      '   (The 1:1 "Personal Chat" works too, but no approver is in it, so the bot says to ask elsewhere.)',
+    );
+    say();
+    say(bold(`2. Approve as ${APPROVER.name}, the on-call lead, from this terminal`));
+    say(
+      `   Type "approve" here (or "reject <reason>"). The card says "Approved by ${APPROVER.name} at … — queued", then its`,
+    );
+    say(`   badge shows ${badges} and the command Completed, with the script output, in place.`);
+    say(
+      `   The card shows Approve, Reject and Cancel to everyone (as Teams does); a click by ${DEMO_REQUESTER.name.split(' ')[0]} in the page is`,
+    );
+    say(
+      `   refused with ${DEMO_REQUESTER.name.split(' ')[0]}'s own view saying why. This terminal clicks for the on-call lead through the`,
+    );
+    say('   playground, so the bot gets the click as it would from Teams.');
+    say(
+      '   To click Approve in the page yourself, run the demo as the approver: npm run demo -- --as-approver',
+    );
+  } else {
+    say(bold(`1. Open ${playgroundUrl}: you are ${APPROVER.name}, an on-call approver`));
+    say(`   Open the "${DEMO_PLACES.groupChat.name}" group chat and keep the page open.`);
+    say();
+    say(bold(`2. Ask for live response as ${DEMO_REQUESTER.name}, the responder, from this terminal`));
+    say(`   Type: ask ${example}`);
+    say(
+      `   The approval card appears in "${DEMO_PLACES.groupChat.name}" (the playground draws the bot's answer, not ${DEMO_REQUESTER.name.split(' ')[0]}'s message).`,
+    );
+    say();
+    say(bold('3. Click Approve on the card in the page'));
+    say(
+      `   The card says "Approved by ${APPROVER.name} at … — queued", then its badge shows ${badges}, in place.`,
+    );
+  }
   say('   Keep the page open: a reloaded page or a second tab starts empty, though the chats carry on.');
+  say(`   The Teams tab lists the chat's requests too: open ${stack.tabUrl} (LOCAL, not Teams).`);
   say();
   say(bold('Devices'));
   for (const line of deviceLines) say(line);
@@ -261,26 +272,13 @@ async function sendDecision(
   const body = cardActionInvoke(picked.request, picked.approver.teamsId, decision);
   const action = decision.verb === 'approve' ? 'Approving' : 'Rejecting';
   say(`${action} ${picked.request.id} as ${picked.approver.name}…`);
-  const response = await fetch(`http://127.0.0.1:${playgroundPort}/_conversation/v1/invoke`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(INVOKE_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  if (!response.ok)
-    return `The playground refused the click (HTTP ${response.status}): ${text.slice(0, 500)}`;
-  let answer: unknown = text;
-  try {
-    answer = JSON.parse(text);
-  } catch {
-    // Not JSON: shown as is.
-  }
-  return `${picked.request.id}: ${describeInvokeAnswer(answer)}`;
+  const result = await invokeAs(playgroundPort, body);
+  if (!result.ok) return result.message;
+  return `${picked.request.id}: ${describeInvokeAnswer(result.answer)}`;
 }
 
 async function main(): Promise<void> {
-  const settings = readDemoSettings(process.env);
+  const settings = readDemoSettings(process.env, process.argv.slice(2));
   await checkRedis(settings.redisUrl);
   await checkPortsFree(settings);
 
@@ -298,70 +296,45 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
-    const simulator = await startDefenderSimulator({
-      port: settings.simulatorPort,
-      host: '127.0.0.1',
-      accessToken: settings.simulatorToken,
-      // Real time, with the devices' work shortened instead: a faster simulated clock would put Defender's
-      // timestamps and link expiry (`se`) ahead of the bot's, and links would die long before their stated time.
-      speed: 1,
-      ...demoPace(settings.speedup),
-    }).catch((error: unknown) => {
-      throw new DemoError(
-        `The Defender simulator could not listen on port ${settings.simulatorPort} (${String(error)}). ` +
-          'Set SIM_PORT to a free port.',
-      );
+    // The demo's own log level before the configuration is read: the stack's settings may raise it.
+    let redis: Redis | undefined;
+    const stack = await startDemoStack({
+      settings,
+      env: process.env,
+      logger: createLogger(process.env.LOG_LEVEL?.trim() || 'warn', process.stderr),
+      beforeBot: async (config) => {
+        redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2 });
+        redis.on('error', () => undefined);
+        const cleared = await clearPreviousRun(redis, config.redis.prefix);
+        if (cleared > 0)
+          say(`Cleared ${cleared} Redis keys left by a previous demo (prefix ${config.redis.prefix}).`);
+      },
+      onBuildingTab: () => say('Building the Teams tab (npm run build:tab), once…'),
+      onPlaygroundExit: (code, signal, output) => {
+        if (shuttingDown) return;
+        say(`\nThe agents playground stopped (code ${code ?? signal}):\n${output.trim()}`);
+        void shutdown(1);
+      },
+    }).catch(async (error: unknown) => {
+      redis?.disconnect();
+      throw error;
     });
-    cleanups.push(() => simulator.close());
-
-    const config = readDemoConfig(demoBotEnv(process.env, settings, simulator.url));
-    const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2 });
-    redis.on('error', () => undefined);
-    cleanups.push(async () => redis.disconnect());
-    const cleared = await clearPreviousRun(redis, config.redis.prefix);
-    if (cleared > 0)
-      say(`Cleared ${cleared} Redis keys left by a previous demo (prefix ${config.redis.prefix}).`);
-
-    const logger = createLogger(config.logLevel, process.stderr);
-    let app: RunningApp;
-    try {
-      // Loopback only: in the demo the bot is anonymous (no Bot Framework authentication).
-      app = await startApp(config, { http: true, workers: true, logger, host: '127.0.0.1' });
-    } catch (error) {
-      throw new DemoError(
-        `The bot could not start on port ${config.port} (${String(error)}). Set PORT to a free port.`,
-      );
-    }
-    cleanups.push(() => app.close());
-
-    let playground: RunningPlayground;
-    try {
-      playground = await startPlayground({
-        port: settings.playgroundPort,
-        botEndpoint: `http://127.0.0.1:${app.port}/api/messages`,
-        configPath: PLAYGROUND_CONFIG,
-        cwd: REPO_ROOT,
-        onUnexpectedExit: (code, signal, output) => {
-          if (shuttingDown) return;
-          say(`\nThe agents playground stopped (code ${code ?? signal}):\n${output.trim()}`);
-          void shutdown(1);
-        },
-      });
-    } catch (error) {
-      throw new DemoError(error instanceof Error ? error.message : String(error));
-    }
-    cleanups.push(() => playground.stop());
+    cleanups.push(async () => redis?.disconnect());
+    cleanups.push(() => stack.close());
+    const db = redis as Redis | undefined;
+    if (!db) throw new DemoError('the demo did not connect to Redis');
+    const { config } = stack;
 
     const keys = redisKeys(config.redis.prefix);
-    const store = createRequestStore({ redis, keys, clock: systemClock });
-    printWelcome(settings, config, simulator);
+    const store = createRequestStore({ redis: db, keys, clock: systemClock });
+    printWelcome(settings, stack);
 
     // Reports request states as they change, so the terminal follows the card.
     let seen = new Map<string, RequestState>();
     const report = async (): Promise<void> => {
       if (shuttingDown) return;
       try {
-        const result = progressReport(seen, await listRequests(redis, keys, store), DEMO_APPROVERS);
+        const result = progressReport(seen, await listRequests(db, keys, store), DEMO_APPROVERS);
         seen = result.seen;
         for (const line of result.lines) say(line);
       } catch (error) {
@@ -385,12 +358,16 @@ async function main(): Promise<void> {
           say(`Unknown command "${command.text}". Try:\n${DEMO_COMMAND_HELP}`);
           return;
         case 'list': {
-          const requests = await listRequests(redis, keys, store);
+          const requests = await listRequests(db, keys, store);
           if (requests.length === 0) say('No requests yet.');
           for (const request of requests.sort((a, b) => a.createdAt.localeCompare(b.createdAt)))
             say(describeRequest(request));
           return;
         }
+        case 'ask':
+          await askAs(settings.playgroundPort, DEMO_PLACES.groupChat.id, DEMO_REQUESTER, command.text);
+          say(`${DEMO_REQUESTER.name} asked @LR Bot in "${DEMO_PLACES.groupChat.name}": ${command.text}`);
+          return;
         case 'approve':
         case 'reject': {
           const decision: DemoDecision =
@@ -400,7 +377,7 @@ async function main(): Promise<void> {
           say(
             await sendDecision(
               settings.playgroundPort,
-              await listRequests(redis, keys, store),
+              await listRequests(db, keys, store),
               command.requestId,
               decision,
             ),

@@ -164,7 +164,9 @@ export async function startTabStack(extraEnv: Record<string, string> = {}): Prom
 }
 
 /** Debian's Chromium, headless, with a fresh profile; closed with the returned function. */
-export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchChromium(
+  viewport = { width: 1000, height: 760 },
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'lr-tab-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
@@ -178,7 +180,7 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
       '--disable-component-update',
       '--disable-sync',
     ],
-    viewport: { width: 1000, height: 760 },
+    viewport,
   });
   return {
     context,
