@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration, parseRates, type Rate } from '../core/durations.js';
 import { DEFAULT_TEAMS_THREAD_RATE } from '../core/teams-limits.js';
 import { defenderScopeFor } from '../defender/token-provider.js';
+import { ON_CALL_SETTINGS, type OnCallConfig, readOnCallConfig } from './on-call-config.js';
 import { OPS_SETTINGS, type OpsConfig, readOpsConfig } from './ops-config.js';
 import { describeRedis, REDIS_SETTINGS, type RedisConfig, readRedisConfig } from './redis-config.js';
 
@@ -115,10 +116,13 @@ export interface Config {
     timeoutMs: number;
   };
   approval: {
+    /** The people (object ids/UPNs, lower-cased) listed in APPROVERS; group/tag/shifts entries are in `onCall`. */
     approvers: string[];
     allowSelfApproval: boolean;
     timeoutMs: number;
   };
+  /** Approver tiers with their group/tag/shifts sources, escalation and Microsoft Graph (see on-call-config.ts). */
+  onCall: OnCallConfig;
   allowedTenantIds: string[];
   pollIntervalMs: number;
   /** Card operations per conversation thread (Teams counts sends and updates). */
@@ -188,7 +192,10 @@ export const SETTINGS = {
   DEFENDER_API_RATE: { default: '100/1m,1500/1h', example: '100/1m,1500/1h' },
   DEFENDER_MAX_SESSIONS: { default: '25', example: '25' },
   DEFENDER_TIMEOUT: { default: '15s', example: '15s' },
-  APPROVERS: { default: '', example: '3f2b8c1e-8a4d-4d5e-9c1f-2b7a6e0d4c11,alex.lead@contoso.com' },
+  APPROVERS: {
+    default: '',
+    example: '3f2b8c1e-8a4d-4d5e-9c1f-2b7a6e0d4c11,alex.lead@contoso.com,shifts:SOC Tier 1',
+  },
   ALLOW_SELF_APPROVAL: { default: 'false', example: 'false' },
   ALLOWED_TENANT_IDS: { default: '', example: '72f988bf-86f1-41af-91ab-2d7cd011db47' },
   APPROVAL_TIMEOUT: { default: '30m', example: '30m' },
@@ -197,6 +204,7 @@ export const SETTINGS = {
   JOB_LOCK_DURATION: { default: '30s', example: '30s' },
   LOG_LEVEL: { default: 'info', example: 'info' },
   ...OPS_SETTINGS,
+  ...ON_CALL_SETTINGS,
   TAB_SSO_APP_ID: { default: '', example: '00000000-0000-0000-0000-000000000000' },
   TAB_SSO_AUTHORITY_HOST: {
     default: 'https://login.microsoftonline.com',
@@ -216,7 +224,6 @@ export class ConfigError extends Error {
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const UPN = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 /** Reads `env` (default `process.env`) and returns a validated Config, or throws ConfigError listing every problem. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -361,11 +368,17 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const runRates = rates('DEFENDER_RUN_RATE');
   if (runRates.length > 1) bad('DEFENDER_RUN_RATE', 'takes a single count/duration');
 
-  const approvers = list('APPROVERS');
-  if (approvers.length === 0) bad('APPROVERS', 'is required: comma-separated Entra object ids and/or UPNs');
-  for (const approver of approvers)
-    if (!GUID.test(approver) && !UPN.test(approver))
-      bad('APPROVERS', `has "${approver}", which is neither an Entra object id (GUID) nor a UPN`);
+  if (list('APPROVERS').length === 0)
+    bad(
+      'APPROVERS',
+      'is required: comma-separated Entra object ids, UPNs, group:<object id>, tag:<name> or shifts:<name>',
+    );
+  const approvalTimeoutMs = duration('APPROVAL_TIMEOUT');
+  const onCall = readOnCallConfig(env, problems, {
+    approvalTimeoutMs,
+    bot: { appId, appPassword: get('MicrosoftAppPassword'), appTenantId },
+  });
+  const approvers = (onCall.tiers[0] ?? []).flatMap((s) => (s.kind === 'person' ? [s.id] : []));
 
   const allowedTenantIds = list('ALLOWED_TENANT_IDS');
   for (const id of allowedTenantIds)
@@ -425,10 +438,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: duration('DEFENDER_TIMEOUT'),
     },
     approval: {
-      approvers: approvers.map((a) => a.toLowerCase()),
+      approvers,
       allowSelfApproval: flag('ALLOW_SELF_APPROVAL'),
-      timeoutMs: duration('APPROVAL_TIMEOUT'),
+      timeoutMs: approvalTimeoutMs,
     },
+    onCall,
     allowedTenantIds: allowedTenantIds.map((id) => id.toLowerCase()),
     pollIntervalMs: duration('POLL_INTERVAL'),
     teamsThreadRates: rates('TEAMS_THREAD_RATE'),
@@ -464,6 +478,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
     apiRates: config.defender.apiRates,
     maxSessions: config.defender.maxSessions,
     approvers: config.approval.approvers.length,
+    approverSources: config.onCall.tiers.map((tier) => tier.length),
+    escalateAfterMs: config.onCall.escalateAfterMs,
+    graph: config.onCall.graph
+      ? { apiUrl: config.onCall.graph.apiUrl, auth: config.onCall.graph.auth.kind }
+      : null,
     approvalTimeoutMs: config.approval.timeoutMs,
     pollIntervalMs: config.pollIntervalMs,
   };

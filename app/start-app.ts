@@ -30,8 +30,12 @@ import {
   type TokenProvider,
 } from '../defender/token-provider.js';
 import { explainFailure } from '../flows/handle-message.js';
+import { createGraphClient } from '../graph/graph-client.js';
+import { createGraphTokenProvider } from '../graph/graph-token-provider.js';
+import { createOnCallDirectory } from '../graph/on-call-directory.js';
 import { createCancelProcessor, createExpireProcessor } from '../jobs/cancel-processor.js';
 import { createCardProcessor, threadLimiterKey } from '../jobs/card-processor.js';
+import { createEscalateProcessor } from '../jobs/escalate-processor.js';
 import { createFreshLinksProcessor } from '../jobs/fresh-links-processor.js';
 import type { JobDeps } from '../jobs/job-deps.js';
 import { createJobScheduler } from '../jobs/job-scheduler.js';
@@ -96,6 +100,12 @@ function tokenProviderOf(config: Config): TokenProvider {
     case 'certificate':
       return createMsalTokenProvider({ ...auth, scope: config.defender.scope });
   }
+}
+
+/** Graph's token for the on-call look-ups: a fixed one (simulator, tests) or MSAL client credentials. */
+function graphTokensOf(graph: NonNullable<Config['onCall']['graph']>): TokenProvider {
+  if (graph.auth.kind === 'token') return createStaticTokenProvider(graph.auth.accessToken);
+  return createGraphTokenProvider({ ...graph.auth, graphUrl: graph.apiUrl });
 }
 
 /** What botbuilder's authentication is built from: the credentials and the cloud's channel endpoints. */
@@ -185,6 +195,24 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           : [],
   };
 
+  // Who is on call: APPROVERS' group/tag/shifts entries through Microsoft Graph (no Graph for people-only lists).
+  const onCall = createOnCallDirectory({
+    tiers: config.onCall.tiers,
+    ...(config.onCall.graph
+      ? {
+          graph: createGraphClient({
+            baseUrl: config.onCall.graph.apiUrl,
+            tokens: graphTokensOf(config.onCall.graph),
+            logger,
+          }),
+        }
+      : {}),
+    redis,
+    keys,
+    clock,
+    cacheMs: config.onCall.cacheMs,
+  });
+
   const auth = new TeamsPacedAuthentication(botAuthenticationOptions(config.bot), { limiter, logger });
   const adapter = new CloudAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
@@ -237,6 +265,8 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         }),
         scheduler,
         policy,
+        onCall,
+        ...(config.onCall.escalateAfterMs !== null ? { escalateAfterMs: config.onCall.escalateAfterMs } : {}),
         clock,
         logger,
         approvalTimeoutMs: config.approval.timeoutMs,
@@ -335,6 +365,14 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         freshLinks: createFreshLinksProcessor(deps),
         cancel: createCancelProcessor(deps),
         expire: createExpireProcessor(deps),
+        escalate: createEscalateProcessor({
+          requests,
+          scheduler,
+          onCall,
+          roster: createTeamsRoster(adapter, config.bot.appId),
+          clock,
+          logger,
+        }),
         updateCard: createCardProcessor({
           requests,
           teams: metrics.instrumentCardPort(createTeamsCardPort(adapter, config.bot.appId)),

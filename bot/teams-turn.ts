@@ -8,12 +8,14 @@ import type { ChatTurn, ConversationKind } from '../flows/chat-turn.js';
 
 /** Member look-ups are cached: approver lists are checked on every request and roster calls are slow. */
 const MEMBER_CACHE_SECONDS = 600;
+/** A team's Entra group id never changes. */
+const TEAM_CACHE_SECONDS = 24 * 3600;
 /** Members read from the roster when looking someone up by UPN or object id fails. */
 const ROSTER_LIMIT = 2_000;
 
 interface TeamsChannelData {
   tenant?: { id?: string };
-  team?: { id?: string; name?: string };
+  team?: { id?: string; name?: string; aadGroupId?: string };
   channel?: { id?: string; name?: string };
 }
 
@@ -92,6 +94,18 @@ export function createChatTurn(
       });
       if (!response?.id) throw new Error('Teams did not return an id for the card');
       return response.id;
+    },
+    async teamGroupId() {
+      const team = ((activity.channelData ?? {}) as TeamsChannelData).team;
+      if (!team?.id) return undefined;
+      if (team.aadGroupId) return team.aadGroupId;
+      // Message activities may carry only the team's thread id; its Entra group id comes from the team's details.
+      const key = deps.keys.cache(`team-group:${team.id}`);
+      const cached = await deps.redis.get(key);
+      if (cached) return cached;
+      const details = await TeamsInfo.getTeamDetails(context, team.id);
+      if (details.aadGroupId) await deps.redis.set(key, details.aadGroupId, 'EX', TEAM_CACHE_SECONDS);
+      return details.aadGroupId ?? undefined;
     },
     async lookupMember(idOrUpn) {
       const field = idOrUpn.toLowerCase();

@@ -1,5 +1,6 @@
 // The live response request card: computes the card's data from a request, binds it to the template, keeps it small.
 import { describeCommand } from '../core/commands.js';
+import { describeOnCall } from '../core/on-call.js';
 import type {
   CommandProgress,
   DeviceFacts,
@@ -320,10 +321,12 @@ export function buildRequestCardData(
     omittedCommandsText: `${omitted} more command${omitted === 1 ? '' : 's'} not shown to fit the card.`,
     approval: {
       visible: awaiting,
-      waitingText:
+      waitingText: [
         approvers.length > 0
           ? `Waiting for approval from ${approvers.map(mentionText).join(', ')}`
           : 'Waiting for approval from a configured approver',
+        ...onCallLines(request, clock).map((line) => clip(line, budget.freeTextChars)),
+      ].join('\n\n'),
       expiresText: `Expires ${clock.format(request.expiresAt)}`,
       showRejectReason: decides,
       rejectReasonId: REJECT_REASON_INPUT_ID,
@@ -350,6 +353,18 @@ export function buildRequestCardData(
 /** The card's badge for a state (`Awaiting approval`, `Running`…), before a failed script changes the headline. */
 export function stateBadgeText(state: RequestState): string {
   return BADGES[state].text;
+}
+
+/** Who is on call and from which source (APPROVERS' group/tag/shifts entries), and the escalation once it happened. */
+function onCallLines(request: LiveResponseRequest, clock: CardClock): string[] {
+  return (request.onCall ?? []).flatMap((tier) =>
+    tier.tier > 1 && request.escalatedAt
+      ? [
+          `Escalated at ${clock.format(request.escalatedAt)}: nobody decided in time, so the next tier is asked too.`,
+          ...describeOnCall(tier),
+        ]
+      : describeOnCall(tier),
+  );
 }
 
 /** The headline state as the card's badge shows it, for replies that name a request's state. */

@@ -98,7 +98,12 @@ export function checkCancel(
 ): PolicyResult {
   const common = checkCommon(request, actor, policy);
   if (!common.ok) return common;
-  if (samePerson(actor.person, request.requester) || isApprover(actor.person, policy)) return { ok: true };
+  // Who was on call for this request (its snapshot) may stop it too, like the listed approvers.
+  if (
+    samePerson(actor.person, request.requester) ||
+    isApprover(actor.person, policyForRequest(policy, request))
+  )
+    return { ok: true };
   return { ok: false, reason: `Only ${request.requester.name} or an approver can cancel ${request.id}.` };
 }
 

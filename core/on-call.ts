@@ -86,6 +86,8 @@ export interface OnCallTier {
   /** 1 = APPROVERS, 2 = APPROVERS_ESCALATION. */
   tier: number;
   resolvedAt: string;
+  /** The team (Entra group id) whose tags and Shifts were read; kept so later look-ups read the same team. */
+  teamId?: string;
   /** Person entries of the tier, lower-cased ids/UPNs (always approvers). */
   people: string[];
   /** Directory sources of the tier and who they gave. */

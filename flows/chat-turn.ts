@@ -18,4 +18,6 @@ export interface ChatTurn {
   sendCard(card: AdaptiveCard): Promise<string>;
   /** A member of this conversation by `29:` id, Entra object id or UPN; null when not a member. */
   lookupMember(idOrUpn: string): Promise<Person | null>;
+  /** The Entra group id of the team a channel conversation belongs to (Teams tags and Shifts live there). */
+  teamGroupId?(): Promise<string | undefined>;
 }

@@ -7,20 +7,29 @@ import {
   REJECT_REASON_MAX_LENGTH,
 } from '../cards/card-verbs.js';
 import { type AdaptiveCard, type CardViewer, renderRequestCard } from '../cards/request-card.js';
-import { checkDecision, checkView, isApprover, samePerson } from '../core/approval-policy.js';
+import {
+  checkDecision,
+  checkView,
+  isApprover,
+  policyForRequest,
+  samePerson,
+} from '../core/approval-policy.js';
+import { approverIdsOf, type OnCallTier, sourcesOf } from '../core/on-call.js';
 import { isFinal, type LiveResponseRequest, type Person } from '../core/request.js';
 import { normaliseRequestId } from '../core/request-id.js';
 import { actorOf } from '../core/request-store.js';
 import { cancelRequest } from './cancel-request.js';
 import type { ChatTurn } from './chat-turn.js';
 import type { FlowDeps } from './handle-message.js';
+import { onCallForDecision } from './on-call-now.js';
 
 /** `refusal` on a card reply is the reason in words, for clients that can only post a message (Action.Submit). */
 export type ActionReply =
   | { kind: 'card'; card: AdaptiveCard; refusal?: string }
   | { kind: 'message'; text: string };
 
-type ActionDeps = Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock' | 'logger' | 'publicBaseUrl'>;
+type ActionDeps = Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock' | 'logger' | 'publicBaseUrl'> &
+  Partial<Pick<FlowDeps, 'onCall'>>;
 
 /** Fills in the clicker's UPN when the policy names approvers by UPN and the object id alone did not match. */
 async function identify(turn: ChatTurn, deps: ActionDeps): Promise<Person> {
@@ -31,8 +40,17 @@ async function identify(turn: ChatTurn, deps: ActionDeps): Promise<Person> {
   return member?.upn ? { ...person, upn: member.upn } : person;
 }
 
-function viewerOf(request: LiveResponseRequest, person: Person, deps: ActionDeps): CardViewer {
-  const approver = isApprover(person, deps.policy);
+function viewerOf(
+  request: LiveResponseRequest,
+  person: Person,
+  deps: ActionDeps,
+  onCallNow?: readonly OnCallTier[],
+): CardViewer {
+  // Views follow the request's on-call snapshot, or who is on call now when a decision just asked.
+  const policy = onCallNow
+    ? { ...deps.policy, approvers: approverIdsOf(onCallNow) }
+    : policyForRequest(deps.policy, request);
+  const approver = isApprover(person, policy);
   const requester = samePerson(person, request.requester);
   if (approver && (!requester || deps.policy.allowSelfApproval)) return 'approver';
   if (requester) return 'requester';
@@ -95,12 +113,12 @@ export async function handleCardAction(
   }
   // Everyone in the conversation sees the posted card's buttons (Teams ignores isEnabled; some clients never ask for
   // a user's own view), so a click the policy refuses answers with the clicker's own view of the card saying why.
-  const refuse = async (reason: string): Promise<ActionReply> => {
+  const refuse = async (reason: string, onCallNow?: readonly OnCallTier[]): Promise<ActionReply> => {
     await audited(reason);
     const current = (await deps.requests.get(request.id)) ?? request;
     return {
       kind: 'card',
-      card: await view(current, viewerOf(current, person, deps), deps, reason),
+      card: await view(current, viewerOf(current, person, deps, onCallNow), deps, reason),
       refusal: reason,
     };
   };
@@ -111,8 +129,15 @@ export async function handleCardAction(
 
     case CARD_VERBS.approve:
     case CARD_VERBS.reject: {
-      const allowed = checkDecision(request, actor, deps.policy);
-      if (!allowed.ok) return refuse(allowed.reason);
+      // Who is on call is asked again at the click: someone whose shift ended since the card was posted may not decide.
+      const onCallNow = await onCallForDecision(request, deps.onCall, (id) => turn.lookupMember(id));
+      if (!onCallNow.ok) return refuse(onCallNow.reason);
+      const allowed = checkDecision(request, actor, deps.policy, onCallNow.tiers);
+      if (!allowed.ok) return refuse(allowed.reason, onCallNow.tiers);
+      const ids = [person.aadObjectId, person.upn].filter((v): v is string => Boolean(v));
+      const onCallDetail = onCallNow.tiers
+        ? `on call now via ${sourcesOf(onCallNow.tiers, ids).join(', ')}`
+        : undefined;
       const approve = verb === CARD_VERBS.approve;
       const reason = approve ? undefined : cleanReason(data[REJECT_REASON_INPUT_ID]);
       const at = deps.clock.nowIso();
@@ -141,7 +166,7 @@ export async function handleCardAction(
         {
           action: approve ? 'approved' : 'rejected',
           actor: actorOf(person),
-          ...(reason ? { detail: reason } : {}),
+          ...(reason || onCallDetail ? { detail: [reason, onCallDetail].filter(Boolean).join(' — ') } : {}),
         },
       );
       if (!result.ok) return refuse(result.message);

@@ -10,6 +10,7 @@ import { formatDuration } from '../core/durations.js';
 import { formatInvalid, helpText } from '../core/help-text.js';
 import { teamsMarkdown } from '../core/help-text-markdown.js';
 import { newRequest } from '../core/new-request.js';
+import { describeOnCall } from '../core/on-call.js';
 import { type ParsedMessage, parseMessage } from '../core/parse-message.js';
 import type { LiveResponseRequest, Person } from '../core/request.js';
 import { newRequestId } from '../core/request-id.js';
@@ -21,9 +22,11 @@ import { type DefenderApi, TOKEN_FAILED } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
 import type { DeviceFinder } from '../defender/device-finder.js';
 import type { LibraryFile, MachineAction } from '../defender/types.js';
+import type { OnCallDirectory } from '../graph/on-call-directory.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
 import { cancelRequest } from './cancel-request.js';
 import type { ChatTurn } from './chat-turn.js';
+import { lookupIdsOf, namedTier, onCallForRequest } from './on-call-now.js';
 import { checkLibrary, checkNotBusy, deviceFacts, resolveDevice } from './preflight.js';
 import { auditText } from './show-audit.js';
 
@@ -42,6 +45,10 @@ export interface FlowDeps {
   activeActions: () => Promise<MachineAction[]>;
   scheduler: JobScheduler;
   policy: ApprovalPolicy;
+  /** Who is on call (APPROVERS' group:, tag:, shifts: entries, through Microsoft Graph); absent = the policy's people. */
+  onCall?: OnCallDirectory;
+  /** ESCALATE_AFTER: an undecided card asks the next tier after this long; absent = no escalation. */
+  escalateAfterMs?: number;
   clock: Clock;
   logger: Logger;
   approvalTimeoutMs: number;
@@ -139,8 +146,8 @@ async function statusText(turn: ChatTurn, requestId: string | undefined, deps: F
   return `**Recent requests here**\n${recent.map((r) => `- ${statusLine(r)}`).join('\n')}`;
 }
 
-async function resolveApprovers(turn: ChatTurn, deps: FlowDeps): Promise<Person[]> {
-  const found = await Promise.all(deps.policy.approvers.map((id) => turn.lookupMember(id).catch(() => null)));
+async function resolveApprovers(turn: ChatTurn, ids: readonly string[]): Promise<Person[]> {
+  const found = await Promise.all(ids.map((id) => turn.lookupMember(id).catch(() => null)));
   const unique = new Map<string, Person>();
   for (const person of found) if (person?.teamsId) unique.set(person.teamsId, person);
   return [...unique.values()];
@@ -165,7 +172,10 @@ async function createRequest(
 ): Promise<void> {
   const { defender } = deps;
   // A card nobody here can approve would sit for the whole approval timeout: say so before asking anything.
-  const approvers = await resolveApprovers(turn, deps);
+  // Who is on call now (Graph for group/tag/shifts entries); nobody on call is a refusal before any card.
+  const onCall = await onCallForRequest(turn, deps.onCall, deps.policy.approvers);
+  if (!onCall.ok) return turn.reply(onCall.message);
+  const approvers = await resolveApprovers(turn, lookupIdsOf(onCall.tiers, deps.policy.approvers));
   if (!approvers.some((person) => deps.policy.allowSelfApproval || !samePerson(person, turn.from)))
     return turn.reply(noApproverHere(turn, parsed));
   const device = await resolveDevice(deps.findDevice, defender, parsed.device);
@@ -188,10 +198,13 @@ async function createRequest(
       commands: library.value,
       ...(parsed.reason ? { reason: parsed.reason } : {}),
       approvers,
+      ...(onCall.tiers[0] ? { onCall: namedTier(onCall.tiers[0], approvers) } : {}),
       now,
       approvalTimeoutMs: deps.approvalTimeoutMs,
     });
-    const detail = `${candidate.commands.map(describeCommand).join(' then ')} on ${candidate.device.computerDnsName}`;
+    // The on-call snapshot goes into the audit trail with the request.
+    const onCallText = (candidate.onCall ?? []).flatMap(describeOnCall).join('; ');
+    const detail = `${candidate.commands.map(describeCommand).join(' then ')} on ${candidate.device.computerDnsName}${onCallText ? ` — ${onCallText}` : ''}`;
     if (await deps.requests.create(candidate, { action: 'requested', actor: actorOf(turn.from), detail }))
       request = candidate;
   }
@@ -216,6 +229,8 @@ async function createRequest(
   }
   const posted = await deps.requests.transition(request.id, { type: 'cardPosted', activityId });
   await deps.scheduler.expireAt(request.id, Date.parse(request.expiresAt), deps.clock.now());
+  if (deps.escalateAfterMs !== undefined)
+    await deps.scheduler.escalateAt(request.id, now + deps.escalateAfterMs, deps.clock.now());
   deps.logger.info(
     {
       requestId: request.id,

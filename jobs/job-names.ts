@@ -19,6 +19,7 @@ export type JobPayloads = {
   cancel: { requestId: string };
   expire: { requestId: string };
   updateCard: { requestId: string };
+  escalate: { requestId: string };
 };
 
 export type JobName = keyof JobPayloads;
@@ -32,6 +33,8 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   cancel: QUEUES.defender,
   expire: QUEUES.defender,
   updateCard: QUEUES.cards,
+  // Ends in a card update that mentions the next tier; rare, and Teams-facing like the card jobs.
+  escalate: QUEUES.cards,
 };
 
 export type AnyJob = { [N in JobName]: { name: N; data: JobPayloads[N] } }[JobName];

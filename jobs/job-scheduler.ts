@@ -9,6 +9,8 @@ export interface JobScheduler {
   /** `tag` distinguishes cancels asked at different times (e.g. the request version). */
   cancel(requestId: string, tag: string | number): Promise<void>;
   expireAt(requestId: string, at: number, now: number): Promise<void>;
+  /** ESCALATE_AFTER: asks the next approver tier at `at` if nobody has decided (one job per request). */
+  escalateAt(requestId: string, at: number, now: number): Promise<void>;
   /**
    * `tag` is what changed (usually the request version): one card job per change, coalesced by the worker.
    * `background` updates (a queue position moving up) wait behind every state change when Teams' rate is busy.
@@ -28,6 +30,7 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
   cancel: { attempts: 10, backoff: { type: 'capped', delay: 2_000 } },
   expire: { attempts: 10, backoff: { type: 'capped', delay: 2_000 } },
   updateCard: { attempts: 20, backoff: { type: 'capped', delay: 1_000 } },
+  escalate: { attempts: 10, backoff: { type: 'capped', delay: 2_000 } },
 };
 
 /** BullMQ priority of background card updates (jobs without one go first). */
@@ -78,6 +81,8 @@ export function createJobScheduler(deps: {
     cancel: (requestId, tag) => add('cancel', { requestId }, `cancel-${requestId}-${tag}`),
     expireAt: (requestId, at, now) =>
       add('expire', { requestId }, `expire-${requestId}`, { delay: Math.max(0, at - now) }),
+    escalateAt: (requestId, at, now) =>
+      add('escalate', { requestId }, `escalate-${requestId}`, { delay: Math.max(0, at - now) }),
     updateCard: (requestId, tag, delayMs = 0, background = false) =>
       add('updateCard', { requestId }, `card-${requestId}-${tag}`, {
         delay: delayMs,
