@@ -186,6 +186,13 @@ describe('progressReport', () => {
     ]);
   });
 
+  it("tells the page's approver to click the card when the playground runs as them", () => {
+    const report = progressReport(new Map(), [request('LR-AAAAAA', 'AwaitingApproval', 1)], [LEAD], LEAD);
+    expect(report.lines[1]).toBe(
+      `  → click Approve (or Reject) on its card in the playground page, where you are ${LEAD.name}.`,
+    );
+  });
+
   it('says when nobody in the chat can approve', () => {
     const report = progressReport(
       new Map(),

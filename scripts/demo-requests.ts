@@ -146,6 +146,8 @@ export function progressReport(
   seen: ReadonlyMap<string, RequestState>,
   requests: readonly LiveResponseRequest[],
   approvers: readonly DemoApprover[],
+  /** The Playground page's user, when that is an approver (`--as-approver`): the hint says to click. */
+  pageApprover?: DemoApprover,
 ): { lines: string[]; seen: Map<string, RequestState> } {
   const next = new Map(seen);
   const lines: string[] = [];
@@ -156,10 +158,13 @@ export function progressReport(
     lines.push(describeRequest(request));
     if (request.state !== 'AwaitingApproval') continue;
     const approver = approverIn(request, approvers);
+    const inPage = pageApprover && approverIn(request, [pageApprover]);
     lines.push(
-      approver
-        ? `  → type "approve" (or "reject <reason>") here to decide it as ${approver.name}.`
-        : '  → no approver is a member of that chat, so nobody can approve it there: ask in the "Incident bridge" group chat or a channel.',
+      inPage
+        ? `  → click Approve (or Reject) on its card in the playground page, where you are ${inPage.name}.`
+        : approver
+          ? `  → type "approve" (or "reject <reason>") here to decide it as ${approver.name}.`
+          : '  → no approver is a member of that chat, so nobody can approve it there: ask in the "Incident bridge" group chat or a channel.',
     );
   }
   return { lines, seen: next };

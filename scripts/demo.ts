@@ -334,7 +334,12 @@ async function main(): Promise<void> {
     const report = async (): Promise<void> => {
       if (shuttingDown) return;
       try {
-        const result = progressReport(seen, await listRequests(db, keys, store), DEMO_APPROVERS);
+        const result = progressReport(
+          seen,
+          await listRequests(db, keys, store),
+          DEMO_APPROVERS,
+          settings.role === 'approver' ? APPROVER : undefined,
+        );
         seen = result.seen;
         for (const line of result.lines) say(line);
       } catch (error) {

@@ -96,7 +96,10 @@ describe('npm run demo -- --as-approver', () => {
 
     // The card as posted: live buttons, no per-user refresh (the Playground never asks for one).
     await page.getByRole('button', { name: 'Approve' }).last().click();
-    await page.getByText(/Approved by Alex Lead at \d\d:\d\d UTC/).last().waitFor({ timeout: 15_000 });
+    await page
+      .getByText(/Approved by Alex Lead at \d\d:\d\d UTC/)
+      .last()
+      .waitFor({ timeout: 15_000 });
     expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
 
     if (SCREENSHOT_DIR) {
