@@ -306,4 +306,28 @@ describe('Graph throttling', () => {
         .map((c) => c.status),
     ).toEqual([429]);
   });
+
+  it('tells the requester an admin must grant the Graph permission when Graph refuses the look-up', async () => {
+    const group = randomUUID();
+    graph.addGroup({ id: group, displayName: 'Leads', members: [USERS.approver.aadObjectId] });
+    await useApprovers({ APPROVERS: `group:${group}` });
+    graph.setGrantedRoles(['TeamworkTag.Read.All', 'Schedule.Read.All']);
+    try {
+      const { replies, cards } = await say(
+        stack,
+        client,
+        channelThread(),
+        USERS.requester,
+        'run whoami.ps1 on desktop-test',
+      );
+      expect(cards).toBe(0);
+      expect(replies).toEqual([
+        expect.stringContaining(
+          'may not read who is on call in Microsoft Graph (Authorization_RequestDenied)',
+        ),
+      ]);
+    } finally {
+      graph.setGrantedRoles(['GroupMember.Read.All', 'TeamworkTag.Read.All', 'Schedule.Read.All']);
+    }
+  });
 });
