@@ -43,7 +43,7 @@ import { createPollProcessor } from '../jobs/poll-processor.js';
 import { createResultProcessor } from '../jobs/result-processor.js';
 import { createSubmitProcessor } from '../jobs/submit-processor.js';
 import { startWorkers } from '../jobs/workers.js';
-import { createTab } from '../web/create-tab.js';
+import { createTab, signInDownloadLinkOf } from '../web/create-tab.js';
 import { createAuditSink } from './audit-sink.js';
 import type { Config } from './config.js';
 import { createMetrics } from './metrics.js';
@@ -179,6 +179,8 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const downloadDefender = createBudgetedDefender(client, budget, { maxWaitMs: DOWNLOAD_BUDGET_WAIT_MS });
   const sessions = createSessionSlots({ redis, keys, maxSessions: config.defender.maxSessions });
   const links = createResultLinkStore({ redis, keys });
+  // DOWNLOAD_MODE=sso: cards' download buttons open the tab at the request in Teams (files need sign-in).
+  const tabDeepLink = signInDownloadLinkOf(config.tab);
   const scheduler = createJobScheduler({
     connection: bullConnection,
     prefix: keys.bullPrefix(),
@@ -271,6 +273,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         logger,
         approvalTimeoutMs: config.approval.timeoutMs,
         publicBaseUrl: config.publicBaseUrl,
+        ...(tabDeepLink ? { tabDeepLink } : {}),
       },
       redis,
       keys,
@@ -383,6 +386,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           logger,
           threadRates: config.teamsThreadRates,
           publicBaseUrl: config.publicBaseUrl,
+          ...(tabDeepLink ? { tabDeepLink } : {}),
         }),
       },
       {

@@ -40,6 +40,11 @@ export interface RequestCardOptions {
   now: Date;
   /** The bot's public URL; download buttons point at `${publicBaseUrl}/download/…`, never at Defender. */
   publicBaseUrl: string;
+  /**
+   * DOWNLOAD_MODE=sso: the Teams deep link to the tab at a request. Download buttons then open the tab in Teams
+   * directly, where the file needs sign-in, instead of a browser that the bot's /download link would redirect.
+   */
+  tabDeepLink?: (requestId: string) => string;
   /** Position in the submit queue, shown while the request is Approved and waiting. */
   queuePosition?: number;
   /** IANA time zone the card's times are written in and labelled with. Default `UTC`. */
@@ -718,7 +723,9 @@ function commandView(
     const expired = options.now.getTime() >= new Date(progress.link.expiresAt).getTime();
     Object.assign(view, {
       hasLink: true,
-      downloadUrl: downloadUrl(options.publicBaseUrl, request.id, index, progress.link.id),
+      downloadUrl: options.tabDeepLink
+        ? options.tabDeepLink(request.id)
+        : downloadUrl(options.publicBaseUrl, request.id, index, progress.link.id),
       linkNote: expired
         ? 'Link expired — use Get fresh link'
         : `Link expires ${clock.format(progress.link.expiresAt)}`,

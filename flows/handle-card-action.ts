@@ -29,7 +29,8 @@ export type ActionReply =
   | { kind: 'message'; text: string };
 
 type ActionDeps = Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock' | 'logger' | 'publicBaseUrl'> &
-  Partial<Pick<FlowDeps, 'onCall'>>;
+  Partial<Pick<FlowDeps, 'onCall'>> &
+  Partial<Pick<FlowDeps, 'tabDeepLink'>>;
 
 /** Fills in the clicker's UPN when the policy names approvers by UPN and the object id alone did not match. */
 async function identify(turn: ChatTurn, deps: ActionDeps): Promise<Person> {
@@ -68,6 +69,7 @@ async function view(
     viewer,
     now: new Date(deps.clock.now()),
     publicBaseUrl: deps.publicBaseUrl,
+    ...(deps.tabDeepLink ? { tabDeepLink: deps.tabDeepLink } : {}),
     ...(queuePosition ? { queuePosition } : {}),
     ...(refusal ? { refusal } : {}),
   });

@@ -53,6 +53,8 @@ export interface FlowDeps {
   logger: Logger;
   approvalTimeoutMs: number;
   publicBaseUrl: string;
+  /** DOWNLOAD_MODE=sso: download buttons open the tab at the request (see RequestCardOptions). */
+  tabDeepLink?: (requestId: string) => string;
 }
 
 export async function handleMessage(turn: ChatTurn, text: string, deps: FlowDeps): Promise<void> {

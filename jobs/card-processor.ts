@@ -24,6 +24,8 @@ export interface CardDeps {
   logger: Logger;
   threadRates: Rate[];
   publicBaseUrl: string;
+  /** DOWNLOAD_MODE=sso: download buttons open the tab at the request (see RequestCardOptions). */
+  tabDeepLink?: (requestId: string) => string;
 }
 
 /** The limiter key of a Teams thread: sends and updates in one thread share Teams' per-thread limits. */
@@ -62,6 +64,7 @@ export function createCardProcessor(deps: CardDeps) {
         viewer: 'everyone',
         now: new Date(clock.now()),
         publicBaseUrl: deps.publicBaseUrl,
+        ...(deps.tabDeepLink ? { tabDeepLink: deps.tabDeepLink } : {}),
         ...(queuePosition ? { queuePosition } : {}),
       });
       const fingerprint = createHash('sha256').update(JSON.stringify(card)).digest('base64url');

@@ -224,14 +224,21 @@ describe('sign-in downloads', () => {
     });
     const card = await waitForCard(stack, activity.id, /Succeeded/);
 
-    // The card's link alone no longer gives the file: it leads to the tab in Teams.
-    const cardLink = JSON.stringify(card).match(/http:\/\/localhost:3978(\/download\/[^"]+)/)?.[1];
-    expect(cardLink).toBeDefined();
-    const bearer = await fetch(`${stack.botUrl}${cardLink}`, { redirect: 'manual' });
-    expect(bearer.status).toBe(302);
-    expect(bearer.headers.get('location')).toMatch(
-      new RegExp(`^https://teams\\.microsoft\\.com/l/entity/${TAB_APP_ID}/my-requests\\?.*${requestId}`),
+    // The card's download buttons open the tab at the request in Teams directly (a Teams deep link, no browser
+    // on the way), and no bot /download link is on the card to be shared.
+    const deepLink = new RegExp(
+      `^https://teams\\.microsoft\\.com/l/entity/${TAB_APP_ID}/my-requests\\?.*${requestId}`,
     );
+    const downloadButtons = (JSON.stringify(card).match(/"url":"[^"]+"/g) ?? []).map(
+      (u) => JSON.parse(`{${u}}`).url,
+    );
+    expect(downloadButtons.length).toBeGreaterThan(0);
+    for (const url of downloadButtons) expect(url).toMatch(deepLink);
+    expect(JSON.stringify(card)).not.toContain('/download/');
+    // A bot link on a card posted before sign-in downloads were turned on leads to the same place.
+    const older = await fetch(`${stack.botUrl}/download/${requestId}/1/x`, { redirect: 'manual' });
+    expect(older.status).toBe(302);
+    expect(older.headers.get('location')).toMatch(deepLink);
 
     const morgan = await stack.tokenFor(USERS.outsider);
     const grant = await stack.api('POST', `/tab/api/requests/${requestId}/downloads/1`, morgan);

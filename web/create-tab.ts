@@ -24,6 +24,15 @@ export interface TabSettings {
   publicBaseUrl: string;
 }
 
+/** With sign-in downloads (DOWNLOAD_MODE=sso), the deep link a card's download button opens: the tab at the request. */
+export function signInDownloadLinkOf(
+  settings: Pick<TabSettings, 'downloadMode' | 'teamsAppId'>,
+): ((requestId: string) => string) | undefined {
+  return settings.downloadMode === 'sso'
+    ? (requestId: string) => requestDeepLink(settings.teamsAppId, requestId)
+    : undefined;
+}
+
 export function createTab(
   settings: TabSettings,
   deps: {
@@ -64,9 +73,6 @@ export function createTab(
   return {
     router,
     /** With sign-in downloads, a card's link leads to the tab at the request. */
-    signInDownloadLink:
-      settings.downloadMode === 'sso'
-        ? (requestId: string) => requestDeepLink(settings.teamsAppId, requestId)
-        : undefined,
+    signInDownloadLink: signInDownloadLinkOf(settings),
   };
 }
