@@ -94,6 +94,14 @@ describe('readConfig', () => {
     ).toMatch(/DEFENDER_SCOPE must be a resource followed by \/\.default/);
   });
 
+  it('reconciles every minute by default, at the RECONCILE_INTERVAL given, and refuses one too short to schedule', () => {
+    expect(readConfig(minimal).reconcileIntervalMs).toBe(60_000);
+    expect(readConfig({ ...minimal, RECONCILE_INTERVAL: '15s' }).reconcileIntervalMs).toBe(15_000);
+    expect(problemsOf({ ...minimal, RECONCILE_INTERVAL: '50ms' }).join('\n')).toMatch(
+      /RECONCILE_INTERVAL must be at least 100ms/,
+    );
+  });
+
   it('keeps DEFENDER_MAX_SESSIONS within the documented session limit', () => {
     expect(readConfig({ ...minimal, DEFENDER_MAX_SESSIONS: '50' }).defender.maxSessions).toBe(50);
     expect(problemsOf({ ...minimal, DEFENDER_MAX_SESSIONS: '51' }).join()).toMatch(

@@ -128,6 +128,11 @@ export interface Config {
   /** Card operations per conversation thread (Teams counts sends and updates). */
   teamsThreadRates: Rate[];
   jobLockMs: number;
+  /**
+   * How often the reconciler looks for requests whose state has no job behind it (a crash between a write and its
+   * job, a Redis failover that lost the last writes) and puts the job back. Default `1m`.
+   */
+  reconcileIntervalMs: number;
   /** The Teams tab: single sign-on and evidence downloads. */
   tab: {
     /** Entra app (client) id the tab's SSO tokens are issued for; empty = no SSO, the tab API answers 503. Default MicrosoftAppId. */
@@ -202,6 +207,7 @@ export const SETTINGS = {
   POLL_INTERVAL: { default: '5s', example: '5s' },
   TEAMS_THREAD_RATE: { default: DEFAULT_TEAMS_THREAD_RATE, example: DEFAULT_TEAMS_THREAD_RATE },
   JOB_LOCK_DURATION: { default: '30s', example: '30s' },
+  RECONCILE_INTERVAL: { default: '1m', example: '1m' },
   LOG_LEVEL: { default: 'info', example: 'info' },
   ...OPS_SETTINGS,
   ...ON_CALL_SETTINGS,
@@ -374,6 +380,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'is required: comma-separated Entra object ids, UPNs, group:<object id>, tag:<name> or shifts:<name>',
     );
   const approvalTimeoutMs = duration('APPROVAL_TIMEOUT');
+  const reconcileIntervalMs = duration('RECONCILE_INTERVAL');
+  if (reconcileIntervalMs < 100 && parseDuration(get('RECONCILE_INTERVAL')) !== null)
+    bad('RECONCILE_INTERVAL', `must be at least 100ms (got "${get('RECONCILE_INTERVAL')}")`);
   const onCall = readOnCallConfig(env, problems, {
     approvalTimeoutMs,
     bot: { appId, appPassword: get('MicrosoftAppPassword'), appTenantId },
@@ -447,6 +456,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pollIntervalMs: duration('POLL_INTERVAL'),
     teamsThreadRates: rates('TEAMS_THREAD_RATE'),
     jobLockMs: duration('JOB_LOCK_DURATION'),
+    reconcileIntervalMs,
     tab: {
       ssoAppId: ssoAppId.toLowerCase(),
       authorityHost: ssoAuthority,

@@ -35,11 +35,13 @@ import { createGraphTokenProvider } from '../graph/graph-token-provider.js';
 import { createOnCallDirectory } from '../graph/on-call-directory.js';
 import { createCancelProcessor, createExpireProcessor } from '../jobs/cancel-processor.js';
 import { createCardProcessor, threadLimiterKey } from '../jobs/card-processor.js';
+import { crashBeforeEffect } from '../jobs/dispatch-effects.js';
 import { createEscalateProcessor } from '../jobs/escalate-processor.js';
 import { createFreshLinksProcessor } from '../jobs/fresh-links-processor.js';
 import type { JobDeps } from '../jobs/job-deps.js';
 import { createJobScheduler } from '../jobs/job-scheduler.js';
 import { createPollProcessor } from '../jobs/poll-processor.js';
+import { createReconcileProcessor } from '../jobs/reconcile-processor.js';
 import { createResultProcessor } from '../jobs/result-processor.js';
 import { createSubmitProcessor } from '../jobs/submit-processor.js';
 import { startWorkers } from '../jobs/workers.js';
@@ -141,6 +143,10 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   bullConnection.on('error', (error) =>
     logger.warn({ err: error.message }, 'redis (queues) connection error'),
   );
+
+  // Test-only (test/reconciler.test.ts): the process kills itself between a write and its effects. Never set it.
+  const crashPoint = process.env.LR_TEST_CRASH_BEFORE_EFFECT;
+  const beforeEffects = crashPoint ? crashBeforeEffect(crashPoint) : undefined;
 
   const metrics = createMetrics({
     redis,
@@ -274,6 +280,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         approvalTimeoutMs: config.approval.timeoutMs,
         publicBaseUrl: config.publicBaseUrl,
         ...(tabDeepLink ? { tabDeepLink } : {}),
+        ...(beforeEffects ? { beforeEffects } : {}),
       },
       redis,
       keys,
@@ -354,6 +361,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
       scheduler,
       clock,
       logger,
+      ...(beforeEffects ? { beforeEffects } : {}),
       settings: {
         pollIntervalMs: config.pollIntervalMs,
         channelLabel: () => 'Teams',
@@ -375,6 +383,15 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           roster: createTeamsRoster(adapter, config.bot.appId),
           clock,
           logger,
+        }),
+        reconcile: createReconcileProcessor({
+          ...deps,
+          redis,
+          keys,
+          reconcile: {
+            graceMs: config.reconcileIntervalMs,
+            onRepair: (kind) => metrics.reconcilerRepairs.inc({ kind }),
+          },
         }),
         updateCard: createCardProcessor({
           requests,
@@ -398,9 +415,27 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
       },
     );
     workersRunning = workers.running;
-    await scheduler.startPolling(config.pollIntervalMs);
+    const keepSchedules = async () => {
+      await scheduler.startPolling(config.pollIntervalMs);
+      await scheduler.startReconciling(config.reconcileIntervalMs);
+    };
+    await keepSchedules();
+    // The schedules live in Redis; a failover that lost their next run (or a queue emptied by hand) would stop them
+    // for good. Upserting keeps an existing schedule's timing and puts back a lost one.
+    const scheduleKeeper = setInterval(
+      () =>
+        void keepSchedules().catch((error) =>
+          logger.warn({ err: String(error) }, 'could not renew the job schedules'),
+        ),
+      config.reconcileIntervalMs,
+    );
+    scheduleKeeper.unref();
+    closers.unshift(async () => clearInterval(scheduleKeeper));
     closers.unshift(() => workers.close());
-    logger.info({ pollIntervalMs: config.pollIntervalMs }, 'workers started');
+    logger.info(
+      { pollIntervalMs: config.pollIntervalMs, reconcileIntervalMs: config.reconcileIntervalMs },
+      'workers started',
+    );
   }
 
   let opsPort = port;

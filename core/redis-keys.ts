@@ -8,6 +8,11 @@ export interface RedisKeys {
   inflight(): string;
   /** Sorted set of approved request ids not yet submitted, by approval time (queue position). */
   queue(): string;
+  /**
+   * Sorted set of request ids the reconciler still watches, by the time of their last change: every change adds its
+   * request; the reconciler drops a finished one once its card shows the end and its results are fetched.
+   */
+  unsettled(): string;
   /** Stream of every audited decision. */
   audit(): string;
   /** List of audit entries for one request. */
@@ -24,7 +29,7 @@ export interface RedisKeys {
   approverDirectory(conversationId: string): string;
   /** Per-request lock serialising card updates. */
   cardLock(requestId: string): string;
-  /** Fingerprint of the last card sent for a request. */
+  /** Fingerprint of the last card sent for a request, with the request version it showed (`<version> <sha>`). */
   cardFingerprint(requestId: string): string;
   /** Prefix for rate limiter keys. */
   limiter(name: string): string;
@@ -39,6 +44,7 @@ export function redisKeys(prefix: string): RedisKeys {
     conversation: (conversationId) => k('conv', conversationId.split(';')[0] ?? conversationId),
     inflight: () => k('inflight'),
     queue: () => k('queue'),
+    unsettled: () => k('unsettled'),
     audit: () => k('audit'),
     requestAudit: (id) => k('audit', id),
     sessions: () => k('sessions'),

@@ -197,3 +197,117 @@ describe('request lifecycle', () => {
     expect(same).toMatchObject({ ok: true, changed: false });
   });
 });
+
+describe('effects of a transition (what must follow it)', () => {
+  const posted = (): LiveResponseRequest => step(request(), { type: 'cardPosted', activityId: 'card-1' });
+  const effects = (r: LiveResponseRequest, event: RequestEvent) => {
+    const result = applyEvent(r, event);
+    if (!result.ok) throw new Error(result.message);
+    return result.effects;
+  };
+
+  it('schedules the expiry at the deadline when the card is posted', () => {
+    expect(effects(request(), { type: 'cardPosted', activityId: 'card-1' })).toEqual([
+      { type: 'expireAt', at: request().expiresAt },
+    ]);
+  });
+
+  it('submits an approval and updates the card; a rejection only updates the card', () => {
+    const r = posted();
+    expect(effects(r, { type: 'approve', by: approver, at: at(10) })).toEqual([
+      { type: 'submit' },
+      { type: 'updateCard', tag: r.version + 1 },
+    ]);
+    expect(effects(r, { type: 'reject', by: approver, at: at(10) })).toEqual([
+      { type: 'updateCard', tag: r.version + 1 },
+    ]);
+  });
+
+  it('does not submit an approval that came after the deadline (it expired instead)', () => {
+    expect(effects(posted(), { type: 'approve', by: approver, at: at(31 * 60) })).toEqual([
+      { type: 'updateCard', tag: 3 },
+    ]);
+  });
+
+  it('updates no card that was never posted', () => {
+    expect(effects(request(), { type: 'reject', by: approver, at: at(10) })).toEqual([]);
+  });
+
+  it('records an attempt without touching the card, and clears a queued notice with it', () => {
+    let r = step(posted(), { type: 'approve', by: approver, at: at(10) });
+    r = step(r, { type: 'notice', text: 'Queued: all 25 live response sessions are in use.' });
+    const result = applyEvent(r, { type: 'submitStarted', at: at(11) });
+    expect(result).toMatchObject({ ok: true, effects: [] });
+    expect(result.ok && result.request.notice).toBeFalsy();
+  });
+
+  it('after a submission: card, queue positions; a recovered action already finished also frees its slot, audits and fetches results', () => {
+    let r = step(posted(), { type: 'approve', by: approver, at: at(10) });
+    r = step(r, { type: 'submitStarted', at: at(11) });
+    expect(
+      effects(r, { type: 'submitted', action: action('Pending', ['Created', 'Created']), at: at(12) }),
+    ).toEqual([{ type: 'updateCard', tag: r.version + 1 }, { type: 'refreshQueuePositions' }]);
+    expect(
+      effects(r, { type: 'submitted', action: action('Succeeded', ['Completed', 'Completed']), at: at(12) }),
+    ).toEqual([
+      { type: 'updateCard', tag: r.version + 1 },
+      { type: 'refreshQueuePositions' },
+      { type: 'releaseSession' },
+      { type: 'audit', action: 'finished', detail: 'Succeeded (Defender: Succeeded)' },
+      { type: 'fetchResult', index: 0 },
+      { type: 'fetchResult', index: 1 },
+    ]);
+  });
+
+  it('asks again for results not fetched yet even when an observation changes nothing', () => {
+    let r = step(posted(), { type: 'approve', by: approver, at: at(10) });
+    const done = action('Succeeded', ['Completed', 'Completed']);
+    r = step(r, { type: 'submitted', action: done, at: at(12) });
+    expect(effects(r, { type: 'actionObserved', action: done, at: at(13) })).toEqual([
+      { type: 'fetchResult', index: 0 },
+      { type: 'fetchResult', index: 1 },
+    ]);
+  });
+
+  it('asks Defender to cancel a running action, and cancels at once what was not sent', () => {
+    let r = step(posted(), { type: 'approve', by: approver, at: at(10) });
+    expect(effects(r, { type: 'cancel', by: requester, at: at(11) })).toEqual([
+      { type: 'updateCard', tag: r.version + 1 },
+      { type: 'releaseSession' },
+    ]);
+    r = step(r, { type: 'submitted', action: action('InProgress', ['InProgress', 'Created']), at: at(12) });
+    expect(effects(r, { type: 'cancel', by: requester, at: at(13) })).toEqual([
+      { type: 'updateCard', tag: r.version + 1 },
+      { type: 'cancelInDefender', tag: r.version + 1 },
+    ]);
+  });
+
+  it('frees the slot and shows a refused submission on the card', () => {
+    const r = step(posted(), { type: 'approve', by: approver, at: at(10) });
+    expect(
+      effects(r, {
+        type: 'submitFailed',
+        failure: { code: 'DisallowedOperation', message: 'no' },
+        at: at(11),
+      }),
+    ).toEqual([{ type: 'updateCard', tag: r.version + 1 }, { type: 'releaseSession' }]);
+  });
+
+  it('renews every link and clears the "fetching" notice in one change: one card update', () => {
+    let r = step(posted(), { type: 'approve', by: approver, at: at(10) });
+    r = step(r, { type: 'submitted', action: action('Succeeded', ['Completed', 'Completed']), at: at(12) });
+    r = step(r, { type: 'notice', text: 'Fetching fresh download links…' });
+    const link = (id: string) => ({ id, expiresAt: at(3600) });
+    const result = applyEvent(r, {
+      type: 'linksRenewed',
+      links: [
+        { index: 0, link: link('a') },
+        { index: 1, link: link('b') },
+      ],
+    });
+    if (!result.ok) throw new Error(result.message);
+    expect(result.request.notice).toBeUndefined();
+    expect(result.request.progress.map((p) => p.link?.id)).toEqual(['a', 'b']);
+    expect(result.effects).toEqual([{ type: 'updateCard', tag: r.version + 1 }]);
+  });
+});

@@ -14,6 +14,12 @@ import {
   type ResultLink,
   type TranscriptSummary,
 } from './request.js';
+import {
+  commandsNeedingResults,
+  effectsOf,
+  needsDefenderCancel,
+  type RequestEffect,
+} from './request-effects.js';
 
 export type RequestEvent =
   | { type: 'approve'; by: Person; at: string }
@@ -36,6 +42,8 @@ export type RequestEvent =
       file?: ResultFile;
       resultError?: string;
     }
+  /** "Get fresh link": new links for commands with results, recorded together with the notice cleared. */
+  | { type: 'linksRenewed'; links: Array<{ index: number; link: ResultLink }> }
   | { type: 'notice'; text: string | undefined }
   /** No decision by ESCALATE_AFTER: the next tier's on-call people join the approvers (and are mentioned). */
   | { type: 'escalate'; at: string; tier: OnCallTier; approvers: Person[] };
@@ -48,7 +56,13 @@ export type TransitionError =
   | 'NotSubmittable'
   | 'UnknownCommand';
 
+/** `effects`: what must follow the change (jobs, card update), for one dispatcher to carry out after the write. */
 export type TransitionResult =
+  | { ok: true; request: LiveResponseRequest; changed: boolean; effects: RequestEffect[] }
+  | { ok: false; error: TransitionError; message: string };
+
+/** The next request alone, before its effects are decided. */
+type NextState =
   | { ok: true; request: LiveResponseRequest; changed: boolean }
   | { ok: false; error: TransitionError; message: string };
 
@@ -63,11 +77,11 @@ const ACTION_TO_STATE: Record<ReportedActionStatus, RequestState> = {
 
 const COMMAND_STATUSES: readonly CommandProgressStatus[] = ['Created', 'InProgress', 'Completed', 'Failed'];
 
-function refuse(error: TransitionError, message: string): TransitionResult {
+function refuse(error: TransitionError, message: string): NextState {
   return { ok: false, error, message };
 }
 
-function done(before: LiveResponseRequest, after: LiveResponseRequest): TransitionResult {
+function done(before: LiveResponseRequest, after: LiveResponseRequest): NextState {
   const changed = JSON.stringify(before) !== JSON.stringify(after);
   return { ok: true, request: changed ? { ...after, version: before.version + 1 } : before, changed };
 }
@@ -76,8 +90,25 @@ function stateLabel(state: RequestState): string {
   return state === 'AwaitingApproval' ? 'awaiting approval' : state.toLowerCase();
 }
 
-/** Applies one event; never throws; returns the next request (version bumped when anything changed) or why not. */
+/**
+ * Applies one event; never throws; returns the next request (version bumped when anything changed) and the effects
+ * that must follow it, or why not.
+ */
 export function applyEvent(request: LiveResponseRequest, event: RequestEvent): TransitionResult {
+  const next = nextState(request, event);
+  if (!next.ok) return next;
+  const actionStatus =
+    event.type === 'submitted' || event.type === 'actionObserved' ? event.action.status : undefined;
+  return {
+    ...next,
+    effects: effectsOf(request, next.request, next.changed, {
+      type: event.type,
+      ...(actionStatus ? { actionStatus } : {}),
+    }),
+  };
+}
+
+function nextState(request: LiveResponseRequest, event: RequestEvent): NextState {
   switch (event.type) {
     case 'approve':
     case 'reject': {
@@ -150,8 +181,10 @@ export function applyEvent(request: LiveResponseRequest, event: RequestEvent): T
           `${request.id} is ${stateLabel(request.state)}, not waiting to be submitted.`,
         );
       const attempts = (request.submission?.attempts ?? 0) + 1;
+      // A "Queued: …" notice no longer holds once the request is on its way to Defender.
+      const { notice: _queued, ...rest } = request;
       return done(request, {
-        ...request,
+        ...rest,
         state: 'Submitting',
         submission: { ...request.submission, attempts, lastAttemptAt: event.at },
       });
@@ -207,6 +240,14 @@ export function applyEvent(request: LiveResponseRequest, event: RequestEvent): T
         onCall: [...(request.onCall ?? []), event.tier],
         approvers: [...request.approvers, ...event.approvers.filter((p) => !known.has(p.teamsId))],
       });
+    }
+    case 'linksRenewed': {
+      const progress = request.progress.map((p, index) => {
+        const renewed = event.links.find((l) => l.index === index);
+        return renewed ? { ...p, link: renewed.link } : p;
+      });
+      const { notice: _fetching, ...rest } = request;
+      return done(request, { ...rest, progress });
     }
     case 'notice': {
       const next = { ...request };
@@ -299,20 +340,6 @@ function observeAction(
   return next;
 }
 
-/** Index of commands that completed with a result to fetch (RunScript/GetFile), not yet fetched. */
-export function commandsNeedingResults(request: LiveResponseRequest): number[] {
-  return request.commands
-    .map((command, index) => ({ command, index, progress: request.progress[index] }))
-    .filter(
-      ({ command, progress }) =>
-        command.type !== 'PutFile' &&
-        progress?.status === 'Completed' &&
-        !progress.link &&
-        !progress.resultError,
-    )
-    .map(({ index }) => index);
-}
-
 /** Commands whose results can be downloaded (for "Get fresh link"). */
 export function commandsWithResults(request: LiveResponseRequest): number[] {
   return request.commands
@@ -321,9 +348,5 @@ export function commandsWithResults(request: LiveResponseRequest): number[] {
     .map(({ index }) => index);
 }
 
-/** Whether the worker still has to ask Defender to cancel. */
-export function needsDefenderCancel(request: LiveResponseRequest): boolean {
-  return Boolean(
-    request.cancellation && !request.cancellation.confirmedAt && request.actionId && !isFinal(request.state),
-  );
-}
+// Kept here too: callers read them as questions about the lifecycle.
+export { commandsNeedingResults, needsDefenderCancel };

@@ -49,7 +49,15 @@ if ARGV[8] ~= '' then
   redis.call('EXPIRE', KEYS[1], ARGV[8])
   redis.call('EXPIRE', KEYS[3], ARGV[9])
 end
+redis.call('ZADD', KEYS[6], ARGV[11], ARGV[5])
 return 1
+`;
+
+// Drops a request from the reconciler's index only if it has not changed since the reconciler looked at it.
+const SETTLE_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], 'v')
+if current and current ~= ARGV[2] then return 0 end
+return redis.call('ZREM', KEYS[2], ARGV[1])
 `;
 
 // An audit entry without a state change: into the stream (trimmed as above) and the request's list, together.
@@ -92,6 +100,15 @@ export interface RequestStore {
   queuedIds(): Promise<string[]>;
   /** 1-based position among approved requests waiting to be submitted; null when not queued. */
   queuePosition(id: string): Promise<number | null>;
+  /**
+   * Requests the reconciler must look at (every change puts a request here, see `settle`), oldest change first, last
+   * changed before `changedBefore` (ms).
+   */
+  unsettledIds(changedBefore: number, limit: number): Promise<string[]>;
+  /** Puts requests written before the index existed into it (as changed now); ids already there keep their time. */
+  trackUnsettled(ids: string[]): Promise<void>;
+  /** Nothing more will follow for this request: drop it from the index, unless it changed since `version`. */
+  settle(id: string, version: number): Promise<boolean>;
 }
 
 export function actorOf(person: Person): NonNullable<AuditEntry['actor']> {
@@ -147,12 +164,13 @@ export function createRequestStore(deps: {
     const [inflight, queued, ttl] = indexArgs(request);
     const result = await redis.eval(
       CAS_SCRIPT,
-      5,
+      6,
       keys.request(request.id),
       keys.audit(),
       keys.requestAudit(request.id),
       keys.inflight(),
       keys.queue(),
+      keys.unsettled(),
       expectedVersion === null ? '' : String(expectedVersion),
       JSON.stringify(request),
       String(request.version),
@@ -163,6 +181,7 @@ export function createRequestStore(deps: {
       ttl,
       auditTtlSeconds(),
       retention,
+      String(clock.now()),
     );
     return result === 1;
   }
@@ -193,7 +212,7 @@ export function createRequestStore(deps: {
         const current = await load(id);
         if (!current) return { ok: false, error: 'NotFound', message: `There is no request ${id}.` };
         const event = typeof eventOrFn === 'function' ? eventOrFn(current) : eventOrFn;
-        if (!event) return { ok: true, request: current, changed: false };
+        if (!event) return { ok: true, request: current, changed: false, effects: [] };
         const result = applyEvent(current, event);
         if (!result.ok || !result.changed) return result;
         const entry = audit ? { ...audit, at: clock.nowIso(), requestId: id } : null;
@@ -236,6 +255,27 @@ export function createRequestStore(deps: {
     async queuePosition(id) {
       const rank = await redis.zrank(keys.queue(), id);
       return rank === null ? null : rank + 1;
+    },
+
+    unsettledIds: (changedBefore, limit) =>
+      redis.zrangebyscore(keys.unsettled(), '-inf', String(changedBefore), 'LIMIT', 0, limit),
+
+    async trackUnsettled(ids) {
+      if (ids.length === 0) return;
+      const now = clock.now();
+      await redis.zadd(keys.unsettled(), 'NX', ...ids.flatMap((id) => [now, id]));
+    },
+
+    async settle(id, version) {
+      const removed = await redis.eval(
+        SETTLE_SCRIPT,
+        2,
+        keys.request(id),
+        keys.unsettled(),
+        id,
+        String(version),
+      );
+      return removed === 1;
     },
   };
 }

@@ -2,8 +2,8 @@
 // otherwise a job asks Defender to cancel and the card follows the action to its end.
 import { checkCancel, sameConversation } from '../core/approval-policy.js';
 import type { LiveResponseRequest } from '../core/request.js';
-import { needsDefenderCancel } from '../core/request-machine.js';
 import { actorOf } from '../core/request-store.js';
+import { applyAndDispatch } from '../jobs/dispatch-effects.js';
 import type { ChatTurn } from './chat-turn.js';
 import type { FlowDeps } from './handle-message.js';
 
@@ -14,7 +14,8 @@ export type Outcome =
 export async function cancelRequest(
   turn: ChatTurn,
   requestId: string,
-  deps: Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock'>,
+  deps: Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock'> &
+    Partial<Pick<FlowDeps, 'beforeEffects'>>,
 ): Promise<Outcome> {
   const request = await deps.requests.get(requestId);
   if (!request || !sameConversation(request, turn.tenantId, turn.conversationId))
@@ -32,15 +33,15 @@ export async function cancelRequest(
     });
     return { ok: false, message: allowed.reason };
   }
-  const result = await deps.requests.transition(
+  // Its effects (the card, asking Defender to cancel a running action) follow from the lifecycle.
+  const result = await applyAndDispatch(
+    deps,
     request.id,
     { type: 'cancel', by: turn.from, at: deps.clock.nowIso() },
     { action: 'cancel', actor: actorOf(turn.from) },
   );
   if (!result.ok) return { ok: false, message: result.message };
   const next = result.request;
-  if (result.changed) await deps.scheduler.updateCard(next.id, next.version);
-  if (needsDefenderCancel(next)) await deps.scheduler.cancel(next.id, next.version);
   const message =
     next.state === 'Cancelled'
       ? `${next.id} is cancelled. Nothing was sent to the device.`

@@ -18,6 +18,7 @@ import { approverIdsOf, type OnCallTier, sourcesOf } from '../core/on-call.js';
 import { isFinal, type LiveResponseRequest, type Person } from '../core/request.js';
 import { normaliseRequestId } from '../core/request-id.js';
 import { actorOf } from '../core/request-store.js';
+import { applyAndDispatch } from '../jobs/dispatch-effects.js';
 import { cancelRequest } from './cancel-request.js';
 import type { ChatTurn } from './chat-turn.js';
 import type { FlowDeps } from './handle-message.js';
@@ -30,6 +31,7 @@ export type ActionReply =
 
 type ActionDeps = Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock' | 'logger' | 'publicBaseUrl'> &
   Partial<Pick<FlowDeps, 'onCall'>> &
+  Partial<Pick<FlowDeps, 'beforeEffects'>> &
   Partial<Pick<FlowDeps, 'tabDeepLink'>>;
 
 /** Fills in the clicker's UPN when the policy names approvers by UPN and the object id alone did not match. */
@@ -146,13 +148,13 @@ export async function handleCardAction(
       // Past the deadline a click can only expire the request (the expiry job may be late or down): record that,
       // not a decision. If the state moved on meanwhile, the decision below is refused with the reason.
       if (request.state === 'AwaitingApproval' && Date.parse(at) >= Date.parse(request.expiresAt)) {
-        const expired = await deps.requests.transition(
+        const expired = await applyAndDispatch(
+          deps,
           request.id,
           { type: 'expire', at },
           { action: 'expired', actor: actorOf(person), detail: `${verb} after the deadline` },
         );
         if (expired.ok && expired.changed) {
-          await deps.scheduler.updateCard(expired.request.id, expired.request.version);
           const notice = `${request.id} expired before a decision. Nothing was sent to the device.`;
           return {
             kind: 'card',
@@ -160,7 +162,9 @@ export async function handleCardAction(
           };
         }
       }
-      const result = await deps.requests.transition(
+      // The lifecycle decides what follows (the submission, the card update); see core/request-effects.ts.
+      const result = await applyAndDispatch(
+        deps,
         request.id,
         approve
           ? { type: 'approve', by: person, at }
@@ -173,8 +177,6 @@ export async function handleCardAction(
       );
       if (!result.ok) return refuse(result.message);
       const next = result.request;
-      if (next.state === 'Approved') await deps.scheduler.submit(next.id);
-      await deps.scheduler.updateCard(next.id, next.version);
       return { kind: 'card', card: await view(next, viewerOf(next, person, deps), deps) };
     }
 
@@ -197,14 +199,14 @@ export async function handleCardAction(
 
     case CARD_VERBS.freshLinks: {
       if (!request.actionId) return { kind: 'message', text: `${request.id} has no results yet.` };
-      const noticed = await deps.requests.transition(request.id, {
+      const noticed = await applyAndDispatch(deps, request.id, {
         type: 'notice',
         text: `Fetching fresh download links (asked by ${person.name})…`,
       });
       await deps.requests.audit(request.id, { action: 'fresh-links', actor: actorOf(person) });
+      // A click, not a change of state: the job is the click's own effect.
       await deps.scheduler.freshLinks(request.id, deps.clock.now());
       const next = noticed.ok ? noticed.request : request;
-      if (noticed.ok && noticed.changed) await deps.scheduler.updateCard(next.id, next.version);
       return { kind: 'card', card: await view(next, viewerOf(next, person, deps), deps) };
     }
   }

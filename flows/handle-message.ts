@@ -23,6 +23,7 @@ import { DefenderApiError } from '../defender/defender-errors.js';
 import type { DeviceFinder } from '../defender/device-finder.js';
 import type { LibraryFile, MachineAction } from '../defender/types.js';
 import type { OnCallDirectory } from '../graph/on-call-directory.js';
+import { applyAndDispatch, type EffectPorts } from '../jobs/dispatch-effects.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
 import { cancelRequest } from './cancel-request.js';
 import type { ChatTurn } from './chat-turn.js';
@@ -55,6 +56,8 @@ export interface FlowDeps {
   publicBaseUrl: string;
   /** DOWNLOAD_MODE=sso: download buttons open the tab at the request (see RequestCardOptions). */
   tabDeepLink?: (requestId: string) => string;
+  /** Test-only hook between a write and its effects (see EffectPorts). */
+  beforeEffects?: EffectPorts['beforeEffects'];
 }
 
 export async function handleMessage(turn: ChatTurn, text: string, deps: FlowDeps): Promise<void> {
@@ -222,15 +225,16 @@ async function createRequest(
     activityId = await turn.sendCard(card);
   } catch (error) {
     // Nobody can approve a card Teams never showed: close the request so it cannot be approved or run later.
-    await deps.requests.transition(
+    await applyAndDispatch(
+      deps,
       request.id,
       { type: 'cancel', by: CARD_NOT_POSTED, at: deps.clock.nowIso() },
       { action: 'cancel', actor: actorOf(CARD_NOT_POSTED), detail: 'Teams did not accept the approval card' },
     );
     throw error;
   }
-  const posted = await deps.requests.transition(request.id, { type: 'cardPosted', activityId });
-  await deps.scheduler.expireAt(request.id, Date.parse(request.expiresAt), deps.clock.now());
+  // Its effect: the expiry job at the approval deadline.
+  const posted = await applyAndDispatch(deps, request.id, { type: 'cardPosted', activityId });
   if (deps.escalateAfterMs !== undefined)
     await deps.scheduler.escalateAt(request.id, now + deps.escalateAfterMs, deps.clock.now());
   deps.logger.info(

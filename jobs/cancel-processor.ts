@@ -3,12 +3,13 @@ import type { Job } from 'bullmq';
 import { needsDefenderCancel } from '../core/request-machine.js';
 import { actorOf } from '../core/request-store.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
+import { applyAndDispatch } from './dispatch-effects.js';
 import type { JobDeps } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
 import { observeAction } from './observe-action.js';
 
 export function createCancelProcessor(deps: JobDeps) {
-  const { requests, defender, scheduler, clock } = deps;
+  const { requests, defender, clock } = deps;
   return async function cancel(job: Job<JobPayloads['cancel']>): Promise<string> {
     const request = await requests.get(job.data.requestId);
     if (!request || !needsDefenderCancel(request)) return 'nothing to cancel';
@@ -32,16 +33,16 @@ export function createCancelProcessor(deps: JobDeps) {
       if (action) await observeAction(deps, request.id, action);
       return 'cancel refused';
     }
-    const confirmed = await requests.transition(request.id, { type: 'cancelConfirmed', at: clock.nowIso() });
-    if (confirmed.ok) await scheduler.updateCard(request.id, confirmed.request.version);
+    await applyAndDispatch(deps, request.id, { type: 'cancelConfirmed', at: clock.nowIso() });
     return 'cancel sent';
   };
 }
 
 export function createExpireProcessor(deps: JobDeps) {
-  const { requests, scheduler, clock } = deps;
+  const { clock } = deps;
   return async function expire(job: Job<JobPayloads['expire']>): Promise<string> {
-    const result = await requests.transition(
+    const result = await applyAndDispatch(
+      deps,
       job.data.requestId,
       { type: 'expire', at: clock.nowIso() },
       { action: 'expired', detail: 'no decision before the deadline' },
@@ -50,7 +51,6 @@ export function createExpireProcessor(deps: JobDeps) {
       if (result.error === 'NotFound') return 'gone';
       throw new Error(result.message); // clock skew: try again shortly
     }
-    if (result.changed) await scheduler.updateCard(job.data.requestId, result.request.version);
     return result.changed ? 'expired' : 'already decided';
   };
 }

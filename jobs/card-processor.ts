@@ -28,6 +28,23 @@ export interface CardDeps {
   tabDeepLink?: (requestId: string) => string;
 }
 
+const FINGERPRINT_TTL_SECONDS = 30 * 24 * 3600;
+
+/** What the card-fingerprint key holds: the version the card last showed and the rendered card's hash. */
+function fingerprintValue(version: number, fingerprint: string): string {
+  return `${version} ${fingerprint}`;
+}
+
+/**
+ * The request version the card in Teams shows (0 when never updated), from the card-fingerprint key: what the
+ * reconciler compares with the request to find a card update that was lost.
+ */
+export async function shownCardVersion(redis: Redis, keys: RedisKeys, requestId: string): Promise<number> {
+  const value = await redis.get(keys.cardFingerprint(requestId));
+  const version = Number(value?.split(' ')[0]);
+  return Number.isInteger(version) ? version : 0;
+}
+
 /** The limiter key of a Teams thread: sends and updates in one thread share Teams' per-thread limits. */
 export function threadLimiterKey(conversationId: string): string {
   return `teams-${conversationId}`;
@@ -68,7 +85,18 @@ export function createCardProcessor(deps: CardDeps) {
         ...(queuePosition ? { queuePosition } : {}),
       });
       const fingerprint = createHash('sha256').update(JSON.stringify(card)).digest('base64url');
-      if ((await redis.get(keys.cardFingerprint(requestId))) === fingerprint) return 'unchanged';
+      const shown = (await redis.get(keys.cardFingerprint(requestId)))?.split(' ');
+      if (shown?.[1] === fingerprint) {
+        // The card already shows this: record that it is current up to this version.
+        if (Number(shown[0]) < request.version)
+          await redis.set(
+            keys.cardFingerprint(requestId),
+            fingerprintValue(request.version, fingerprint),
+            'EX',
+            FINGERPRINT_TTL_SECONDS,
+          );
+        return 'unchanged';
+      }
 
       // While Teams' rate for the whole app is used up, come back then and render what is current at that time,
       // rather than render now and wait with a card that may be stale when it goes. The connector takes the app's
@@ -90,7 +118,12 @@ export function createCardProcessor(deps: CardDeps) {
         logger.warn({ requestId, status: error.status, err: error.message }, 'Teams refused the card update');
         throw new UnrecoverableError(error.message);
       }
-      await redis.set(keys.cardFingerprint(requestId), fingerprint, 'EX', 30 * 24 * 3600);
+      await redis.set(
+        keys.cardFingerprint(requestId),
+        fingerprintValue(request.version, fingerprint),
+        'EX',
+        FINGERPRINT_TTL_SECONDS,
+      );
       return `updated (${request.state}, v${request.version})`;
     } finally {
       // Release only our own lock.

@@ -7,6 +7,7 @@ import type { DefenderBudget } from '../defender/defender-budget.js';
 import type { DefenderApi } from '../defender/defender-client.js';
 import type { ResultLinkStore } from '../defender/result-links.js';
 import type { SessionSlots } from '../defender/session-slots.js';
+import type { EffectPorts } from './dispatch-effects.js';
 import type { JobScheduler } from './job-scheduler.js';
 
 export interface JobDeps {
@@ -19,6 +20,8 @@ export interface JobDeps {
   scheduler: JobScheduler;
   clock: Clock;
   logger: Logger;
+  /** Test-only hook between a write and its effects (see EffectPorts). */
+  beforeEffects?: EffectPorts['beforeEffects'];
   settings: {
     pollIntervalMs: number;
     /** Where the request was raised, for the Defender Comment. */

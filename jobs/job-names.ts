@@ -7,12 +7,15 @@ export const QUEUES = {
   defender: 'lr-defender',
   /** Card updates in Teams, paced per conversation thread. */
   cards: 'lr-cards',
+  /** The reconciler, apart from the queues it repairs: a lost work queue does not take it along. */
+  maintenance: 'lr-maintenance',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export type JobPayloads = {
-  submit: { requestId: string };
+  /** `reconciled`: re-created by the reconciler, so the submission looks for an earlier attempt's action first. */
+  submit: { requestId: string; reconciled?: boolean };
   poll: Record<string, never>;
   fetchResult: { requestId: string; index: number };
   freshLinks: { requestId: string };
@@ -20,6 +23,7 @@ export type JobPayloads = {
   expire: { requestId: string };
   updateCard: { requestId: string };
   escalate: { requestId: string };
+  reconcile: Record<string, never>;
 };
 
 export type JobName = keyof JobPayloads;
@@ -35,6 +39,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   updateCard: QUEUES.cards,
   // Ends in a card update that mentions the next tier; rare, and Teams-facing like the card jobs.
   escalate: QUEUES.cards,
+  reconcile: QUEUES.maintenance,
 };
 
 export type AnyJob = { [N in JobName]: { name: N; data: JobPayloads[N] } }[JobName];

@@ -1,5 +1,5 @@
 // Enqueues the bot's jobs with deterministic ids, so a repeated enqueue (a retry, a double click) is one job.
-import { type ConnectionOptions, type JobsOptions, Queue } from 'bullmq';
+import { type ConnectionOptions, type JobState, type JobsOptions, Queue } from 'bullmq';
 import { JOB_QUEUE, type JobName, type JobPayloads, QUEUES, type QueueName } from './job-names.js';
 
 export interface JobScheduler {
@@ -17,8 +17,29 @@ export interface JobScheduler {
    */
   updateCard(requestId: string, tag: string | number, delayMs?: number, background?: boolean): Promise<void>;
   startPolling(everyMs: number): Promise<void>;
+  startReconciling(everyMs: number): Promise<void>;
+  /** What the reconciler uses to put back a request's lost job, under the id the job always has. */
+  repair: JobRepairs;
   queues(): Queue[];
   close(): Promise<void>;
+}
+
+/**
+ * Each `ensure…` adds the job only when no job with its deterministic id is waiting, delayed or running, and says
+ * whether it did. BullMQ refuses a duplicate id only while the old job still exists: a kept completed (or failed) job
+ * whose work the request still needs (its result lost in a failover) is removed first, so the job can run again.
+ */
+export interface JobRepairs {
+  /** Re-created also after a completed or failed one: the request is still not submitted. Marked `reconciled`. */
+  ensureSubmit(requestId: string): Promise<boolean>;
+  ensureExpire(requestId: string, at: number, now: number): Promise<boolean>;
+  /** Re-created after a completed one (its result was lost); a failed one gave up (Get fresh link tries again). */
+  ensureResult(requestId: string, index: number): Promise<boolean>;
+  /** The card job of this version; re-created after a completed one, not after a refused (failed) one. */
+  ensureCard(requestId: string, version: number): Promise<boolean>;
+  ensureCancel(requestId: string, tag: number): Promise<boolean>;
+  /** Whether the poll schedule exists (it is re-created on every start and by `startPolling`). */
+  hasPolling(): Promise<boolean>;
 }
 
 /** Retry policy per job: attempts and the cap of the exponential back-off (see the `capped` strategy in workers). */
@@ -31,7 +52,19 @@ export const JOB_OPTIONS: Record<JobName, JobsOptions> = {
   expire: { attempts: 10, backoff: { type: 'capped', delay: 2_000 } },
   updateCard: { attempts: 20, backoff: { type: 'capped', delay: 1_000 } },
   escalate: { attempts: 10, backoff: { type: 'capped', delay: 2_000 } },
+  reconcile: { attempts: 1 },
 };
+
+const POLL_SCHEDULER = 'poll-machine-actions';
+const RECONCILE_SCHEDULER = 'reconcile-requests';
+/** States in which a job will still run (or is running): nothing to repair. */
+const PENDING_STATES: readonly (JobState | 'unknown')[] = [
+  'waiting',
+  'delayed',
+  'active',
+  'prioritized',
+  'waiting-children',
+];
 
 /** BullMQ priority of background card updates (jobs without one go first). */
 const BACKGROUND_PRIORITY = 10;
@@ -72,6 +105,44 @@ export function createJobScheduler(deps: {
     await queue.add(name, data, { ...KEEP, ...JOB_OPTIONS[name], ...extra, jobId });
   }
 
+  /** Adds the job unless one with its id is pending; removes a finished one in `replace` first. */
+  async function ensure<N extends JobName>(
+    name: N,
+    data: JobPayloads[N],
+    jobId: string,
+    replace: readonly ('completed' | 'failed')[],
+    extra: JobsOptions = {},
+  ): Promise<boolean> {
+    const queue = queues.get(JOB_QUEUE[name]);
+    if (!queue) throw new Error(`No queue for job ${name}`);
+    const state = await queue.getJobState(jobId);
+    if (PENDING_STATES.includes(state)) return false;
+    if (state === 'completed' || state === 'failed') {
+      if (!replace.includes(state)) return false;
+      await queue.remove(jobId);
+    }
+    await add(name, data, jobId, extra);
+    return true;
+  }
+
+  const repair: JobRepairs = {
+    ensureSubmit: (requestId) =>
+      ensure('submit', { requestId, reconciled: true }, `submit-${requestId}`, ['completed', 'failed']),
+    ensureExpire: (requestId, at, now) =>
+      ensure('expire', { requestId }, `expire-${requestId}`, ['completed', 'failed'], {
+        delay: Math.max(0, at - now),
+      }),
+    ensureResult: (requestId, index) =>
+      ensure('fetchResult', { requestId, index }, `result-${requestId}-${index}`, ['completed']),
+    ensureCard: (requestId, version) =>
+      ensure('updateCard', { requestId }, `card-${requestId}-${version}`, ['completed']),
+    ensureCancel: (requestId, tag) =>
+      ensure('cancel', { requestId }, `cancel-${requestId}-${tag}`, ['completed']),
+    async hasPolling() {
+      return Boolean(await queues.get(JOB_QUEUE.poll)?.getJobScheduler(POLL_SCHEDULER));
+    },
+  };
+
   return {
     submit: (requestId) => add('submit', { requestId }, `submit-${requestId}`),
     fetchResult: (requestId, index) =>
@@ -91,12 +162,26 @@ export function createJobScheduler(deps: {
       }),
     async startPolling(everyMs) {
       const queue = queues.get(JOB_QUEUE.poll);
+      // Upserting an existing schedule keeps its timing; one whose next run was lost gets it back.
       await queue?.upsertJobScheduler(
-        'poll-machine-actions',
+        POLL_SCHEDULER,
         { every: everyMs },
         { name: 'poll', data: {}, opts: { ...JOB_OPTIONS.poll, removeOnComplete: true, removeOnFail: 100 } },
       );
     },
+    async startReconciling(everyMs) {
+      // One schedule across every process: BullMQ runs each of its runs once, never two at a time.
+      await queues.get(JOB_QUEUE.reconcile)?.upsertJobScheduler(
+        RECONCILE_SCHEDULER,
+        { every: everyMs },
+        {
+          name: 'reconcile',
+          data: {},
+          opts: { ...JOB_OPTIONS.reconcile, removeOnComplete: true, removeOnFail: 100 },
+        },
+      );
+    },
+    repair,
     queues: () => [...queues.values()],
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));

@@ -6,6 +6,7 @@ import { resultFileName } from '../core/result-file-name.js';
 import { summariseTranscript } from '../core/summarise-transcript.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
 import { describeResultFile, lazyLink, mintedLink } from '../defender/result-links.js';
+import { applyAndDispatch } from './dispatch-effects.js';
 import type { JobDeps } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
 
@@ -17,7 +18,7 @@ function resultErrorOf(error: unknown): string | null {
 }
 
 export function createResultProcessor(deps: JobDeps) {
-  const { requests, defender, scheduler, clock } = deps;
+  const { requests, defender, clock } = deps;
 
   return async function fetchResult(job: Job<JobPayloads['fetchResult']>): Promise<string> {
     const { requestId, index } = job.data;
@@ -52,8 +53,7 @@ export function createResultProcessor(deps: JobDeps) {
       if (!resultError) throw error; // retried by BullMQ with back-off
       event = { resultError };
     }
-    const result = await requests.transition(requestId, { type: 'resultFetched', index, ...event });
-    if (result.ok && result.changed) await scheduler.updateCard(requestId, result.request.version);
+    await applyAndDispatch(deps, requestId, { type: 'resultFetched', index, ...event });
     return event.resultError ? 'result unavailable' : `fetched result ${index} at ${clock.nowIso()}`;
   };
 }

@@ -7,12 +7,11 @@ import { buildDefenderComment } from '../defender/action-correlation.js';
 import { findCorrelatedAction, TOKEN_FAILED } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
 import type { MachineAction, RunLiveResponseBody, WireCommand } from '../defender/types.js';
+import { applyAndDispatch } from './dispatch-effects.js';
 import { type JobDeps, postpone } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
-import { followObservation } from './observe-action.js';
 
-/** How many requests at the head of the queue get their card's position refreshed after each submission. */
-export const QUEUE_POSITIONS_SHOWN = 5;
+export { QUEUE_POSITIONS_SHOWN } from './dispatch-effects.js';
 
 /** Defender can take a moment to list a just-created action; wait this long before concluding it was not created. */
 export const CREATION_GRACE_MS = 15_000;
@@ -80,40 +79,29 @@ function failureOf(error: DefenderApiError, request: LiveResponseRequest): Failu
 }
 
 export function createSubmitProcessor(deps: JobDeps) {
-  const { requests, defender, budget, sessions, scheduler, clock, logger } = deps;
+  const { requests, defender, budget, sessions, clock, logger } = deps;
 
   /**
-   * The requests next in line moved up: refresh their cards' queue position. Only the head of the queue —
-   * positions further back change on every submission and would cost a card update each.
+   * Its effects: the card, the queue positions behind it, a pending cancel, and — for a recovered action that already
+   * finished, which nothing polls — its results and the session slot.
    */
-  async function refreshQueuePositions(): Promise<void> {
-    const queued = await requests.queuedIds();
-    await Promise.all(
-      queued
-        .slice(0, QUEUE_POSITIONS_SHOWN)
-        .map((id, index) => scheduler.updateCard(id, `q${index + 1}`, 0, true)),
-    );
-  }
-
   async function recordSubmitted(request: LiveResponseRequest, action: MachineAction): Promise<void> {
-    const result = await requests.transition(
+    await applyAndDispatch(
+      deps,
       request.id,
       { type: 'submitted', action, at: clock.nowIso() },
       { action: 'submitted', detail: `Defender action ${action.id}` },
     );
-    if (result.ok) await refreshQueuePositions();
-    // Card, pending cancel, and — for a recovered action that already finished, which nothing polls — its results.
-    await followObservation(deps, result, action);
   }
 
+  /** Its effects free the session slot and show the failure on the card. */
   async function fail(request: LiveResponseRequest, failure: Failure): Promise<void> {
-    await sessions.release(request.id);
-    const result = await requests.transition(
+    await applyAndDispatch(
+      deps,
       request.id,
       { type: 'submitFailed', failure, at: clock.nowIso() },
       { action: 'failed', detail: `${failure.code}: ${failure.message}` },
     );
-    if (result.ok) await scheduler.updateCard(request.id, result.request.version);
   }
 
   /** Looks for the action a previous attempt may have created. */
@@ -134,6 +122,20 @@ export function createSubmitProcessor(deps: JobDeps) {
     if (request.state !== 'Approved' && request.state !== 'Submitting')
       return `nothing to do (${request.state})`;
     const log = logger.child({ requestId: request.id, jobId: job.id });
+
+    // The reconciler re-created this job because the one before it was lost, and with it perhaps the record of an
+    // attempt (a failover can drop the last writes): look for the action before any send, whatever the record says.
+    if (job.data.reconciled && !(request.state === 'Submitting' && request.submission?.lastAttemptAt)) {
+      const previous = await findPrevious(request);
+      if (previous) {
+        log.info(
+          { actionId: previous.id },
+          'found the action of an attempt the record had lost; not sending again',
+        );
+        await recordSubmitted(request, previous);
+        return `recovered ${previous.id}`;
+      }
+    }
 
     // A previous attempt got as far as calling Defender: find its action rather than sending again. Look at once
     // (it is usually listed already), but send again only after Defender has had the grace time to list it.
@@ -161,8 +163,7 @@ export function createSubmitProcessor(deps: JobDeps) {
         slot.reason === 'sessionsFull'
           ? `Queued: all ${slot.inUse} live response sessions are in use.`
           : `Queued: waiting for ${slot.heldBy} on the same device to finish.`;
-      const noted = await requests.transition(request.id, { type: 'notice', text: notice });
-      if (noted.ok && noted.changed) await scheduler.updateCard(request.id, noted.request.version);
+      await applyAndDispatch(deps, request.id, { type: 'notice', text: notice });
       await postpone(job, token, deps.settings.pollIntervalMs, clock.now());
     }
 
@@ -180,7 +181,6 @@ export function createSubmitProcessor(deps: JobDeps) {
       return `not submitted: ${started.message}`;
     }
     const current = started.request;
-    if (current.notice) await requests.transition(request.id, { type: 'notice', text: undefined });
     try {
       const action = await defender.runLiveResponse(
         current.device.machineId,

@@ -47,6 +47,8 @@ export function startWorkers(handlers: Record<JobName, Processor>, settings: Wor
     [QUEUES.submit]: settings.concurrency.submit,
     [QUEUES.defender]: settings.concurrency.defender,
     [QUEUES.cards]: settings.concurrency.cards,
+    // The reconciler: one run at a time per process (its schedule makes it one at a time across processes too).
+    [QUEUES.maintenance]: 1,
   };
 
   const workers = Object.values(QUEUES).map((queueName) => {

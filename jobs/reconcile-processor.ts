@@ -1,0 +1,126 @@
+// The reconciler: the request record is the truth, and every request whose state needs a job gets it back. A crash
+// between a write and its effects, or a Redis failover that lost the last writes, leaves a request Approved with no
+// submission, Pending with no poller, finished with a card still "Running": each run finds them from the record
+// alone and re-creates the missing job under its deterministic id (so nothing runs twice), and ends requests stuck
+// past their approval deadline with a card that says so.
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../core/redis-keys.js';
+import { isFinal, type LiveResponseRequest } from '../core/request.js';
+import { commandsNeedingResults, needsDefenderCancel } from '../core/request-effects.js';
+import { shownCardVersion } from './card-processor.js';
+import { applyAndDispatch } from './dispatch-effects.js';
+import type { JobDeps } from './job-deps.js';
+
+/** What a repair did, the `kind` label of lr_reconciler_repairs_total (a fixed set: bounded cardinality). */
+export type RepairKind = 'submit' | 'expire' | 'expired' | 'poll' | 'result' | 'cancel' | 'card';
+
+/** Requests looked at per run at most; the rest wait for the next run (oldest change first). */
+const MAX_PER_RUN = 2_000;
+const PAGE = 200;
+/** A finished request whose card cannot be brought up to date (Teams refused: the card was deleted) is let go after this. */
+const GIVE_UP_AFTER_MS = 24 * 3600_000;
+
+export interface ReconcileDeps extends JobDeps {
+  redis: Redis;
+  keys: RedisKeys;
+  reconcile: {
+    /**
+     * A request changed more recently than this is left alone: the flow that changed it is still carrying out its
+     * effects, and a repair now would only race it (harmlessly, but counted as a repair).
+     */
+    graceMs: number;
+    /** Counts each repair (the metric). */
+    onRepair?: (kind: RepairKind, requestId: string) => void;
+  };
+}
+
+export function createReconcileProcessor(deps: ReconcileDeps) {
+  const { requests, scheduler, clock, logger } = deps;
+  const { repair } = scheduler;
+
+  async function reconcileOne(
+    request: LiveResponseRequest,
+    now: number,
+    pollingChecked: { done: boolean },
+  ): Promise<RepairKind[]> {
+    const done: RepairKind[] = [];
+    const id = request.id;
+    if (request.state === 'AwaitingApproval') {
+      if (now >= Date.parse(request.expiresAt)) {
+        // Its expiry job was lost (or is late): end it now, with the card saying nobody decided in time.
+        const expired = await applyAndDispatch(
+          deps,
+          id,
+          { type: 'expire', at: clock.nowIso() },
+          { action: 'expired', detail: 'no decision before the deadline' },
+        );
+        if (expired.ok && expired.changed) done.push('expired');
+      } else if (await repair.ensureExpire(id, Date.parse(request.expiresAt), now)) done.push('expire');
+      return done;
+    }
+    if (!isFinal(request.state) && !request.actionId) {
+      // Approved or Submitting: the submission looks for an earlier attempt's action before sending (see submit).
+      if (await repair.ensureSubmit(id)) done.push('submit');
+    }
+    if (!isFinal(request.state) && request.actionId && !pollingChecked.done) {
+      pollingChecked.done = true;
+      if (!(await repair.hasPolling())) {
+        await scheduler.startPolling(deps.settings.pollIntervalMs);
+        done.push('poll');
+      }
+    }
+    if (needsDefenderCancel(request) && (await repair.ensureCancel(id, request.version))) done.push('cancel');
+    for (const index of commandsNeedingResults(request))
+      if (await repair.ensureResult(id, index)) done.push('result');
+    const shown = request.card ? await shownCardVersion(deps.redis, deps.keys, id) : request.version;
+    if (shown < request.version && (await repair.ensureCard(id, request.version))) done.push('card');
+    // Nothing more can follow a finished request whose card shows its end and whose results are in.
+    const finished = isFinal(request.state) && commandsNeedingResults(request).length === 0;
+    const longAgo = now - Date.parse(request.finishedAt ?? request.createdAt) > GIVE_UP_AFTER_MS;
+    if (finished && (shown >= request.version || longAgo)) await requests.settle(id, request.version);
+    return done;
+  }
+
+  return async function reconcile(_job: Job): Promise<string> {
+    const now = clock.now();
+    // Requests written before the index existed are found through the older indexes once, then tracked.
+    await requests.trackUnsettled([...(await requests.queuedIds()), ...(await requests.inflightIds())]);
+    const pollingChecked = { done: false };
+    let looked = 0;
+    let repaired = 0;
+    const seen = new Set<string>();
+    while (looked < MAX_PER_RUN) {
+      // Settled requests leave the index as we go, so page by what is left rather than by offset.
+      const ids = (await requests.unsettledIds(now - deps.reconcile.graceMs, PAGE + seen.size)).filter(
+        (id) => !seen.has(id),
+      );
+      if (ids.length === 0) break;
+      for (const id of ids) {
+        seen.add(id);
+        looked++;
+        const request = await requests.get(id);
+        if (!request) {
+          // Expired from Redis with its retention: nothing left to do for it.
+          await requests.settle(id, 0);
+          continue;
+        }
+        try {
+          const kinds = await reconcileOne(request, now, pollingChecked);
+          for (const kind of kinds) deps.reconcile.onRepair?.(kind, id);
+          if (kinds.length > 0) {
+            repaired++;
+            logger.warn(
+              { requestId: id, state: request.state, repairs: kinds },
+              'reconciler repaired a request',
+            );
+          }
+        } catch (error) {
+          // One request's trouble must not stop the others' repair; the next run tries it again.
+          logger.warn({ requestId: id, err: error }, 'reconciler could not check a request');
+        }
+      }
+    }
+    return `looked at ${looked}, repaired ${repaired}`;
+  };
+}
