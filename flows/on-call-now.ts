@@ -102,10 +102,17 @@ export function namedTier(tier: OnCallTier, people: readonly Person[]): OnCallTi
   };
 }
 
-/** The ids to look up in the conversation's roster: people entries and directory people by object id. */
+/**
+ * At most this many on-call people are looked up in the Teams roster (to be @mentioned and get the card's per-user
+ * view): Teams refreshes a card for at most 60 users, and a large group must not cost hundreds of roster calls in one
+ * turn. Everyone on call may still decide: a click is checked against Graph, not against the mentions.
+ */
+export const MAX_ROSTER_LOOKUPS = 60;
+
+/** The ids to look up in the conversation's roster: people entries first, then directory people by object id. */
 export function lookupIdsOf(tiers: readonly OnCallTier[], staticIds: readonly string[]): string[] {
   if (tiers.length === 0) return [...staticIds];
-  return [
-    ...new Set([...tiers.flatMap((t) => t.people), ...directoryPeopleOf(tiers).map((p) => p.aadObjectId)]),
-  ];
+  const people = tiers.flatMap((t) => t.people);
+  const directory = directoryPeopleOf(tiers).map((p) => p.aadObjectId);
+  return [...new Set([...people, ...directory])].slice(0, MAX_ROSTER_LOOKUPS);
 }
