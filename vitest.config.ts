@@ -7,7 +7,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{app,bot,cards,core,defender,flows,jobs,simulator,manifest,scripts}/**/*.test.ts'],
+          include: ['{app,bot,cards,core,defender,flows,graph,jobs,simulator,manifest,scripts}/**/*.test.ts'],
           environment: 'node',
         },
       },

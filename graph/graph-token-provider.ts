@@ -14,6 +14,9 @@ export interface GraphTokenOptions {
   graphUrl: string;
   /** MSAL's HTTP client, for tests that route sign-in to a local endpoint. */
   networkClient?: INetworkModule;
+  /** OpenID metadata and cloud discovery JSON, so MSAL makes no discovery calls (offline tests). */
+  authorityMetadata?: string;
+  cloudDiscoveryMetadata?: string;
 }
 
 /** Graph's token audience: the national cloud's Graph host; a local simulator or proxy gets the global one. */
@@ -35,6 +38,8 @@ export function createGraphTokenProvider(options: GraphTokenOptions): TokenProvi
       clientId: options.clientId,
       authority: `${authorityHost}/${options.tenantId}`,
       clientSecret: options.clientSecret,
+      ...(options.authorityMetadata ? { authorityMetadata: options.authorityMetadata } : {}),
+      ...(options.cloudDiscoveryMetadata ? { cloudDiscoveryMetadata: options.cloudDiscoveryMetadata } : {}),
     },
     ...(options.networkClient ? { system: { networkClient: options.networkClient } } : {}),
   });
