@@ -19,6 +19,8 @@ export function explainGraphFailure(error: unknown, what: string): string {
   if (error instanceof GraphApiError) {
     if (error.kind === 'throttled')
       return `Microsoft Graph is throttling the bot, so it cannot check who is on call right now${error.retryAfterMs ? ` (it asked to wait ${Math.ceil(error.retryAfterMs / 1000)} s)` : ''}. ${what} Try again in a minute.`;
+    if (error.code === 'TokenAcquisitionFailed')
+      return `The bot could not sign in to Microsoft Graph to check who is on call. ${what} An admin should check the GRAPH_* settings (or the bot registration's secret).`;
     if (error.kind === 'forbidden' || error.kind === 'unauthorized')
       return `The bot may not read who is on call in Microsoft Graph (${error.code}). ${what} An admin should check the Graph application permissions the README lists for the APPROVERS sources, with admin consent.`;
     return `Microsoft Graph did not say who is on call (${error.code}). ${what} Try again in a minute.`;
