@@ -88,6 +88,34 @@ describe('tab sign-in', () => {
     expect(ok.body.id).toBe(requestId);
   });
 
+  it("keeps a request from a token of another allowed tenant, even one carrying an approver's object id", async () => {
+    // A bot that serves two tenants: the other tenant's token passes sign-in, so only the request's own tenant
+    // keeps its requests apart (object ids are unique per tenant only as far as the bot can tell).
+    const both = await startTabStack({
+      ALLOWED_TENANT_IDS: `${USERS.requester.tenantId},${OTHER_TENANT_ID}`,
+    });
+    try {
+      const { requestId } = await askFor(
+        both,
+        teamsClientFor(both),
+        channelThread(),
+        USERS.requester,
+        'run collect.ps1 on desktop-test',
+      );
+      const path = `/tab/api/requests/${requestId}`;
+      const spoofed = await both.api(
+        'GET',
+        path,
+        await both.tokenFor(USERS.approver, { tid: OTHER_TENANT_ID }),
+      );
+      expect(spoofed.status).toBe(404);
+      expect(JSON.stringify(spoofed.body)).not.toContain('desktop-test');
+      expect((await both.api('GET', path, await both.tokenFor(USERS.approver))).status).toBe(200);
+    } finally {
+      await both.close();
+    }
+  });
+
   it('accepts the bare app id as audience (v2 tokens) as well as the App ID URI', async () => {
     const v2 = await stack.tokenFor(USERS.approver, { aud: TAB_APP_ID });
     expect((await stack.api('GET', '/tab/api/me', v2)).status).toBe(200);
