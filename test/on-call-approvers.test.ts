@@ -211,7 +211,9 @@ describe('shifts: approvers', () => {
     schedule(name, [[USERS.approver, 10 * HOUR, 18 * HOUR]]);
     await useApprovers({ APPROVERS: `shifts:${name}` });
     const thread = channelThread();
-    const before = stack.sim.control.calls({}).length;
+    // Device and library look-ups are what a request asks of Defender (other requests' polls may run meanwhile).
+    const lookups = () => stack.sim.control.calls({ path: /^\/api\/(machines|libraryfiles)/ }).length;
+    const before = lookups();
 
     const { replies, cards } = await say(
       stack,
@@ -227,7 +229,7 @@ describe('shifts: approvers', () => {
       ),
     ]);
     // Nothing was asked of Defender either.
-    expect(stack.sim.control.calls({}).length).toBe(before);
+    expect(lookups()).toBe(before);
   });
 });
 
