@@ -222,6 +222,9 @@ describe('deciding from the tab', () => {
       stack.api('POST', path, alex, { decision: 'approve' }),
     ]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect(String(answers.find((a) => a.status === 409)?.body.error)).toMatch(
+      /already approved by Alex Lead/,
+    );
 
     await waitForCard(stack, activity.id, /Approved by Alex Lead/);
     await waitForCard(stack, activity.id, /Succeeded/);

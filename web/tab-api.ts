@@ -235,7 +235,11 @@ export function createTabRouter(deps: TabApiDeps): express.Router {
         { ...deps },
       );
       const after = (await deps.requests.get(request.id)) ?? request;
+      // The use case's own answer says whether this call decided: of two clicks at once by the same approver (two
+      // tabs), the one that lost the compare-and-set is refused ("already approved") though the decision is theirs.
+      const refused = reply.kind === 'message' || reply.refusal !== undefined;
       const decided =
+        !refused &&
         after.decision?.by.aadObjectId?.toLowerCase() === person.aadObjectId &&
         after.decision?.kind === (body.decision === 'approve' ? 'approved' : 'rejected') &&
         after.decision.at >= before;
@@ -252,7 +256,9 @@ export function createTabRouter(deps: TabApiDeps): express.Router {
       const message =
         reply.kind === 'message'
           ? reply.text
-          : (refusal?.detail?.replace(/^lr\.\w+: /, '') ?? `${request.id} is ${after.state} now.`);
+          : (reply.refusal ??
+            refusal?.detail?.replace(/^lr\.\w+: /, '') ??
+            `${request.id} is ${after.state} now.`);
       res.status(409).json({ ok: false, error: message, request: toRow(after) });
     }),
   );
