@@ -162,10 +162,19 @@ describe('tag: approvers', () => {
     expect(cardText(asked.card)).toContain(`On call (tag:${name.toUpperCase()}): Sam Oncall`);
     expect(mentionedIds(asked.card)).toEqual([USERS.secondApprover.id]);
 
+    // A second request within ON_CALL_CACHE is answered from Redis; every click asks Graph again.
+    const tagCalls = () => graph.calls().filter((c) => c.path.endsWith('/tags')).length;
+    const afterFirst = tagCalls();
+    const second = await ask('desktop-test2');
+    expect(cardText(second.card)).toContain(`On call (tag:${name.toUpperCase()}): Sam Oncall`);
+    expect(tagCalls()).toBe(afterFirst);
+
     const refused = refusalOf(await click(asked, USERS.approver, 'lr.approve'));
     expect(refused).toContain('Only the on-call approvers');
+    expect(tagCalls()).toBe(afterFirst + 1);
     const approved = await click(asked, USERS.secondApprover, 'lr.approve');
     expect(cardText(approved.card)).toMatch(/Approved by Sam Oncall/);
+    expect(tagCalls()).toBe(afterFirst + 2);
   });
 });
 
