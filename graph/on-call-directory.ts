@@ -36,7 +36,8 @@ export interface OnCallDirectoryOptions {
   tiers: ApproverSource[][];
   /** Required when any tier has a directory source. */
   graph?: GraphClient;
-  redis: Redis;
+  /** Only plain GET/SET: a single node or a cluster alike. */
+  redis: Pick<Redis, 'get' | 'set'>;
   keys: RedisKeys;
   clock: Clock;
   /** How long a source's answer is shared between requests (ON_CALL_CACHE). */
