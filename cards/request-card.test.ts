@@ -124,7 +124,12 @@ describe('renderRequestCard', () => {
         { title: 'Exposure', value: 'Low' },
         { title: 'Last seen', value: '09:12 UTC' },
         ...(state === 'AwaitingApproval'
-          ? [{ title: 'Other sessions', value: expect.stringContaining('opened in the portal are not visible') }]
+          ? [
+              {
+                title: 'Other sessions',
+                value: expect.stringContaining('opened in the portal are not visible'),
+              },
+            ]
           : []),
       ]);
       expect(commandContainers(card)).toHaveLength(2);
