@@ -4,6 +4,7 @@
 // failing over in the middle of a burst loses no request and submits none twice.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisKeys } from '../core/redis-keys.js';
 import { workstation } from '../simulator/seed-data.js';
 import { cardText, teamsClientFor, waitForCard } from './support/flow-helpers.js';
 import { type RedisCluster, startRedisCluster } from './support/redis-cluster.js';
@@ -94,6 +95,7 @@ describe('the bot on a three-master Redis Cluster', () => {
       asked.map(async (request) => expect(cardText(await approve(client, request))).toMatch(/Approved/)),
     );
     // Twelve submissions at 10 per (compressed) minute: some are in Defender, some still wait for budget.
+    expect(await stack.redis.zcard(redisKeys(stack.prefix).queue())).toBeGreaterThan(0);
     const moved = await cluster.failover(stack.prefix);
     expect(moved.to).not.toBe(moved.from);
 

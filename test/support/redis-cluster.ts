@@ -2,6 +2,7 @@
 // by `redis-cli --cluster create`, on free ports in a temporary directory; and single servers with a password or TLS
 // (a throw-away CA and certificate made by openssl). Everything is removed by `close()`.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,12 +33,26 @@ export interface RedisNode {
   client(): Redis;
   /** SIGKILL: what a crashed host looks like to the cluster. */
   kill(): Promise<void>;
+  /** The server's log so far (for failure messages). */
+  output(): string;
   stop(): Promise<void>;
+}
+
+/** Ports handed out in this test process: a port free a moment ago can be handed out again to a node starting beside. */
+const handedOut = new Set<number>();
+async function uniquePort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** Starts one redis-server in `dir` and waits until it accepts connections. */
 export async function startRedisNode(dir: string, options: NodeOptions = {}): Promise<RedisNode> {
-  const port = await freePort();
+  const port = await uniquePort();
   const args = ['--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
   args.push('--dbfilename', `dump-${port}.rdb`);
   if (options.tls)
@@ -52,6 +67,8 @@ export async function startRedisNode(dir: string, options: NodeOptions = {}): Pr
   if (options.cluster)
     args.push(
       ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`)],
+      // The bus port defaults to port + 10000, which is past 65535 for many free ports: pick a free one (Redis 7).
+      ...['--cluster-port', String(await uniquePort())],
       ...['--cluster-node-timeout', String(options.cluster.nodeTimeoutMs)],
     );
 
@@ -97,10 +114,11 @@ export async function startRedisNode(dir: string, options: NodeOptions = {}): Pr
         port,
         maxRetriesPerRequest: 1,
         ...(options.password ? { password: options.password } : {}),
-        ...(options.tls ? { tls: { ca: options.tls.ca } } : {}),
+        ...(options.tls ? { tls: { ca: readFileSync(options.tls.ca, 'utf8') } } : {}),
       }),
     kill: () => end('SIGKILL'),
     stop: () => end('SIGTERM'),
+    output: () => output,
   };
 }
 
@@ -146,8 +164,6 @@ export interface RedisCluster {
    * stops taking writes, the replica catches up, then takes over), and waits until the cluster agrees.
    */
   failover(key: string): Promise<{ from: number; to: number }>;
-  /** SIGKILLs the master of `key`'s slot; its replica is promoted after the node timeout. Waits until it is. */
-  killMaster(key: string): Promise<{ from: number; to: number }>;
   close(): Promise<void>;
 }
 
@@ -194,7 +210,8 @@ export async function startRedisCluster(
   } catch (error) {
     await Promise.all(nodes.map((n) => n.kill()));
     await temp.remove();
-    throw error;
+    const logs = nodes.map((n) => `--- redis ${n.port}\n${n.output().split('\n').slice(-8).join('\n')}`);
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${logs.join('\n')}`);
   }
 }
 
@@ -310,11 +327,6 @@ function createHandle(
       } finally {
         client.disconnect();
       }
-      return promoted(key, owner.master);
-    },
-    async killMaster(key) {
-      const owner = await ownerOf(key);
-      await byPort(owner.master).kill();
       return promoted(key, owner.master);
     },
     async close() {
