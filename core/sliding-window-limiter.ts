@@ -2,6 +2,7 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from './clock.js';
 import type { Rate } from './durations.js';
+import type { BudgetLog } from './estimate-start.js';
 
 export type LimiterGrant = { ok: true } | { ok: false; waitMs: number };
 
@@ -17,6 +18,8 @@ export interface SlidingWindowLimiter {
   peekWait(key: string, rates: readonly Rate[]): Promise<number>;
   /** Nobody gets a slot under `key` for `ms` (after a 429 with Retry-After). */
   block(key: string, ms: number): Promise<void>;
+  /** The back-off and the slots taken in each window of `rates` (times in ms), to tell when later slots free. */
+  log(key: string, rates: readonly Rate[]): Promise<BudgetLog & { now: number }>;
 }
 
 // Sliding windows rather than fixed ones: a fixed-window counter lets 2× the limit through around a window
@@ -106,6 +109,23 @@ export function createSlidingWindowLimiter(deps: {
         String(clock.now() + duration),
         String(duration + 1000),
       );
+    },
+    async log(key, rates) {
+      const now = clock.now();
+      const since = now - Math.max(0, ...rates.map((r) => r.durationMs));
+      const pipeline = redis.pipeline().get(keyOf(`${key}:blocked-until`));
+      for (const r of rates)
+        pipeline.zrangebyscore(keyOf(`${key}:${r.count}/${r.durationMs}`), `(${since}`, '+inf', 'WITHSCORES');
+      const replies = (await pipeline.exec()) ?? [];
+      const grants = (reply: unknown): number[] => {
+        const flat = Array.isArray(reply) ? (reply as string[]) : [];
+        return flat.filter((_, i) => i % 2 === 1).map(Number);
+      };
+      return {
+        now,
+        blockedUntil: Number(replies[0]?.[1] ?? 0) || 0,
+        windows: rates.map((rate, i) => ({ rate, grants: grants(replies[i + 1]?.[1]) })),
+      };
     },
   };
 }

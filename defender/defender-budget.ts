@@ -1,5 +1,6 @@
 // Defender's call budget, shared by every bot process: `runliveresponse` and the other calls have separate limits.
 import type { Rate } from '../core/durations.js';
+import { estimateStarts } from '../core/estimate-start.js';
 import type { SlidingWindowLimiter } from '../core/sliding-window-limiter.js';
 
 export type BudgetKind = 'run' | 'api';
@@ -27,6 +28,8 @@ export interface DefenderBudget {
   backOff(kind: BudgetKind, retryAfterMs: number): Promise<void>;
   /** Milliseconds until the earliest call of this kind could be made (0 = now). */
   peekWait(kind: BudgetKind): Promise<number>;
+  /** The earliest times (ms) the next `count` calls of this kind could be made, by the windows as they stand. */
+  schedule(kind: BudgetKind, count: number): Promise<number[]>;
 }
 
 /**
@@ -74,5 +77,9 @@ export function createDefenderBudget(deps: {
     },
     backOff: (kind, retryAfterMs) => limiter.block(key(kind), retryAfterMs),
     peekWait: (kind) => limiter.peekWait(key(kind), rates[kind]),
+    async schedule(kind, count) {
+      const log = await limiter.log(key(kind), rates[kind]);
+      return estimateStarts(log, log.now, count);
+    },
   };
 }

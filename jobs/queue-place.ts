@@ -1,0 +1,28 @@
+// Where an approved request stands in the line for Defender's run budget, and when it could start: what its card says
+// while it waits ("3rd in line — starts about 14:05 UTC").
+import type { RequestStore } from '../core/request-store.js';
+import type { DefenderBudget } from '../defender/defender-budget.js';
+
+export interface QueuePlace {
+  /** 1-based place among the approved requests not submitted yet, in order of approval. */
+  place: number;
+  /** When the budget's windows let the call of this place go (ISO): the start if nothing else holds it up. */
+  startsAt: string;
+}
+
+/** The request's place and estimated start, or null when it is not waiting in line. */
+export type QueuePlaceOf = (requestId: string) => Promise<QueuePlace | null>;
+
+export function createQueuePlaces(deps: {
+  requests: Pick<RequestStore, 'queuePosition'>;
+  budget: Pick<DefenderBudget, 'schedule'>;
+}): QueuePlaceOf {
+  return async (requestId) => {
+    const place = await deps.requests.queuePosition(requestId);
+    if (place === null) return null;
+    // Everyone ahead takes the budget's next slots in turn: this request's start is the place-th of them.
+    const starts = await deps.budget.schedule('run', place);
+    const at = starts[place - 1];
+    return at === undefined ? null : { place, startsAt: new Date(at).toISOString() };
+  };
+}
