@@ -10,7 +10,13 @@ describe('readRedisConfig', () => {
   it('keeps a standalone Redis and its prefix as they were by default', () => {
     const { config, problems } = read({});
     expect(problems).toEqual([]);
-    expect(config).toEqual({ url: 'redis://127.0.0.1:6379', clusterNodes: [], prefix: 'lr', tls: false });
+    expect(config).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      clusterNodes: [],
+      prefix: 'lr',
+      tls: false,
+      requestRetentionMs: 30 * 24 * 3600 * 1000,
+    });
   });
 
   it('selects a cluster from REDIS_CLUSTER_NODES and makes the prefix one hash tag', () => {
@@ -33,6 +39,7 @@ describe('readRedisConfig', () => {
     ]);
     expect(read({ REDIS_PREFIX: 'lr:{}' }).problems[0]).toMatch(/^REDIS_PREFIX may hold one hash tag/);
     expect(read({ REDIS_TLS: 'yes' }).problems[0]).toMatch(/^REDIS_TLS must be true or false/);
+    expect(read({ REQUEST_RETENTION: '30' }).problems[0]).toMatch(/^REQUEST_RETENTION must be a duration/);
   });
 
   it('turns TLS on for rediss:// and takes credentials from the URL unless REDIS_USERNAME/REDIS_PASSWORD are set', () => {

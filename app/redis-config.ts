@@ -1,6 +1,7 @@
-// The Redis settings (standalone or cluster, TLS, credentials, key prefix), read with the rest of the configuration by
+// The Redis settings (standalone or cluster, TLS, credentials, key prefix, how long requests are kept), read with the rest of the configuration by
 // readConfig: same rules — a bad value is a problem naming the setting with an example.
 import { readFileSync } from 'node:fs';
+import { parseDuration } from '../core/durations.js';
 
 export interface RedisConfig {
   /** `REDIS_URL`: a standalone Redis (`rediss://` for TLS); not used when `clusterNodes` is set. Default redis://127.0.0.1:6379. */
@@ -20,6 +21,11 @@ export interface RedisConfig {
   username?: string;
   /** `REDIS_PASSWORD`, else the URL's password; undefined = no AUTH. */
   password?: string;
+  /**
+   * `REQUEST_RETENTION`: how long a finished request's record stays in Redis (`status`, Get fresh link, the card's
+   * context for its audit trail, which has its own AUDIT_RETENTION). Default 30d.
+   */
+  requestRetentionMs: number;
 }
 
 export const REDIS_SETTINGS = {
@@ -33,6 +39,7 @@ export const REDIS_SETTINGS = {
   REDIS_TLS_CA_FILE: { default: '', example: '/etc/lrbot/redis-ca.pem' },
   REDIS_USERNAME: { default: '', example: 'lrbot' },
   REDIS_PASSWORD: { default: '', example: '<the Redis access key>' },
+  REQUEST_RETENTION: { default: '30d', example: '90d' },
 } as const;
 
 /** A prefix with a hash tag: the first `{`, a non-empty tag, then `}` (Redis Cluster's rule). */
@@ -96,6 +103,10 @@ export function readRedisConfig(env: NodeJS.ProcessEnv, problems: string[]): Red
     }
   }
 
+  const requestRetentionMs = parseDuration(get('REQUEST_RETENTION'));
+  if (requestRetentionMs === null || requestRetentionMs < 60_000)
+    bad('REQUEST_RETENTION', `must be a duration of at least 1m like 30d (got "${get('REQUEST_RETENTION')}")`);
+
   const decode = (part: string | undefined) => (part ? decodeURIComponent(part) : undefined);
   const username = get('REDIS_USERNAME') || decode(parsed?.username);
   const password = get('REDIS_PASSWORD') || decode(parsed?.password);
@@ -105,6 +116,7 @@ export function readRedisConfig(env: NodeJS.ProcessEnv, problems: string[]): Red
     clusterNodes,
     prefix: cluster ? hashTaggedPrefix(prefix) : prefix,
     tls: tlsFlag === 'true' || (!cluster && parsed?.protocol === 'rediss:'),
+    requestRetentionMs: requestRetentionMs ?? 30 * 86_400_000,
     ...(tlsCa ? { tlsCa } : {}),
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),

@@ -163,6 +163,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     keys,
     clock,
     auditRetentionMs: config.ops.audit.retentionMs,
+    requestRetentionMs: config.redis.requestRetentionMs,
     observers: [auditSink, metrics.requests],
   });
   const limiter = createSlidingWindowLimiter({ redis, clock, keyOf: keys.limiter });

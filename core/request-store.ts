@@ -15,8 +15,8 @@ export interface AuditEntry {
   detail?: string;
 }
 
-/** How long a finished request stays in Redis (status, fresh links, audit context). */
-const FINISHED_TTL_SECONDS = 30 * 24 * 3600;
+/** Default for how long a finished request stays in Redis (REQUEST_RETENTION): status, fresh links, audit context. */
+export const DEFAULT_REQUEST_RETENTION_MS = 30 * 24 * 3600 * 1000;
 /** Default for how long audit entries stay in Redis (AUDIT_RETENTION). */
 export const DEFAULT_AUDIT_RETENTION_MS = 90 * 24 * 3600 * 1000;
 const MAX_CAS_RETRIES = 50;
@@ -125,6 +125,8 @@ export function createRequestStore(deps: {
   clock: Clock;
   /** How long audit entries stay in Redis: the stream is trimmed to this age, a finished request's list expires after it. */
   auditRetentionMs?: number;
+  /** How long a finished request's record (and its place in its conversation's list) stays. Default 30 days. */
+  requestRetentionMs?: number;
   observers?: RequestStoreObserver[];
 }): RequestStore {
   const { redis, keys, clock } = deps;
@@ -151,8 +153,11 @@ export function createRequestStore(deps: {
       !final && !request.actionId && (request.state === 'Approved' || request.state === 'Submitting')
         ? String(Date.parse(request.decision?.at ?? request.createdAt))
         : '';
-    return [inflight, queued, final ? String(FINISHED_TTL_SECONDS) : ''];
+    return [inflight, queued, final ? finishedTtlSeconds : ''];
   }
+
+  const requestRetentionMs = deps.requestRetentionMs ?? DEFAULT_REQUEST_RETENTION_MS;
+  const finishedTtlSeconds = String(Math.max(1, Math.ceil(requestRetentionMs / 1000)));
 
   const auditTtlSeconds = () => String(Math.max(1, Math.ceil(retentionMs / 1000)));
 
@@ -196,12 +201,12 @@ export function createRequestStore(deps: {
       const entry: AuditEntry = { ...audit, at: clock.nowIso(), requestId: request.id };
       const created = await cas(request, null, entry);
       if (created) notify({ before: null, after: request, audit: entry });
-      if (created)
-        await redis.zadd(
-          keys.conversation(request.conversationId),
-          Date.parse(request.createdAt),
-          request.id,
-        );
+      if (created) {
+        const conversation = keys.conversation(request.conversationId);
+        await redis.zadd(conversation, Date.parse(request.createdAt), request.id);
+        // Ids older than the retention name records that have expired: the list would otherwise grow for ever.
+        await redis.zremrangebyscore(conversation, '-inf', `(${clock.now() - requestRetentionMs}`);
+      }
       return created;
     },
 

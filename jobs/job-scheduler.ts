@@ -69,10 +69,21 @@ const PENDING_STATES: readonly (JobState | 'unknown')[] = [
 /** BullMQ priority of background card updates (jobs without one go first). */
 const BACKGROUND_PRIORITY = 10;
 
-const KEEP = {
-  removeOnComplete: { age: 24 * 3600, count: 5_000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
+/**
+ * How long BullMQ keeps finished jobs. The request record and its audit trail are the history (REQUEST_RETENTION,
+ * AUDIT_RETENTION); a completed job holds nothing the card or the audit needs, and keeping a day of them cost about
+ * 27 KB per request. An hour (at most 100 per queue) stays for the queue dashboard; failed jobs a week (at most 1,000)
+ * to investigate. A job added again after its completed twin is gone runs, and finds its work done: every processor
+ * checks the request first (a submit reads `actionId` and the recorded attempt before any call to Defender).
+ */
+export const KEEP_FINISHED_JOBS = {
+  removeOnComplete: { age: 3600, count: 100 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 1_000 },
+} as const;
+const KEEP = KEEP_FINISHED_JOBS;
+
+/** Events kept per queue in BullMQ's event stream (BullMQ's default 10,000 is ~2 MB a queue); the bot reads none. */
+const EVENTS_KEPT = 1_000;
 
 /** Fresh-link clicks within this window share one job. */
 const FRESH_LINK_WINDOW_MS = 5_000;
@@ -88,7 +99,11 @@ export function createJobScheduler(deps: {
 }): JobScheduler {
   const queues = new Map<QueueName, Queue>(
     Object.values(QUEUES).map((name) => {
-      const queue = new Queue(name, { connection: deps.connection, prefix: deps.prefix });
+      const queue = new Queue(name, {
+        connection: deps.connection,
+        prefix: deps.prefix,
+        streams: { events: { maxLen: EVENTS_KEPT } },
+      });
       queue.on('error', (error) => deps.onError?.(error, name));
       return [name, queue];
     }),
