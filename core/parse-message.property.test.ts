@@ -74,7 +74,15 @@ function expectWellFormed(parsed: ParsedMessage): void {
     case 'request':
       expect(parsed.commands.length).toBeGreaterThanOrEqual(1);
       expect(parsed.commands.length).toBeLessThanOrEqual(MAX_COMMANDS);
-      expect(validateDevice(parsed.device)).toEqual({ ok: true, value: parsed.device });
+      if (parsed.fanOut?.kind === 'devices') {
+        expect(parsed.fanOut.names.length).toBeGreaterThanOrEqual(2);
+        for (const name of parsed.fanOut.names)
+          expect(validateDevice(name)).toEqual({ ok: true, value: name });
+        expect(parsed.device).toBe(parsed.fanOut.names.join(', '));
+      } else if (parsed.fanOut?.kind === 'tag') {
+        expect(parsed.device).toBe(`tag:${parsed.fanOut.tag}`);
+        expect(parsed.fanOut.tag).toMatch(/^[A-Za-z0-9 _.-]{1,200}$/);
+      } else expect(validateDevice(parsed.device)).toEqual({ ok: true, value: parsed.device });
       for (const command of parsed.commands) expectValidCommand(command);
       if (parsed.reason !== undefined) {
         expect(parsed.reason.trim()).toBe(parsed.reason);
@@ -398,6 +406,57 @@ describe('parseMessage and the order of commands', () => {
         },
       ),
       { numRuns: 1000, seed: SEED },
+    );
+  });
+});
+
+describe('parseMessage reads a device list or a machine tag in the device position', () => {
+  it('returns every listed device once, in order, however the commas are spaced', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .array(generatedCommand, { minLength: 1, maxLength: 3 })
+          .map((commands) =>
+            [...commands].sort(
+              (a, b) => COMMAND_ORDER.indexOf(a.command.type) - COMMAND_ORDER.indexOf(b.command.type),
+            ),
+          ),
+        fc.uniqueArray(deviceName, { minLength: 2, maxLength: 25, selector: (d) => d.toLowerCase() }),
+        fc.constantFrom(', ', ',', ' , ', ' ,'),
+        fc.option(reasonText),
+        (commands, devices, comma, reason) => {
+          const text = `${commands.map((c) => c.text).join(' then ')} on ${devices.join(comma)}${reason === null ? '' : ` because ${reason}`}`;
+          expect(parseMessage(text)).toEqual({
+            kind: 'request',
+            commands: commands.map((c) => c.command),
+            device: devices.join(', '),
+            ...(reason === null ? {} : { reason }),
+            fanOut: { kind: 'devices', names: devices },
+          });
+        },
+      ),
+      { numRuns: RUNS, seed: SEED },
+    );
+  });
+
+  it('returns the tag of `tag:<name>` as written', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[A-Za-z0-9_.-]{1,40}$/),
+        fc.constantFrom('tag:', 'TAG:', 'Tag:'),
+        fc.option(reasonText),
+        (tag, prefix, reason) => {
+          const text = `run collect.ps1 on ${prefix}${tag}${reason === null ? '' : ` because ${reason}`}`;
+          expect(parseMessage(text)).toEqual({
+            kind: 'request',
+            commands: [{ type: 'RunScript', scriptName: 'collect.ps1' }],
+            device: `tag:${tag}`,
+            ...(reason === null ? {} : { reason }),
+            fanOut: { kind: 'tag', tag },
+          });
+        },
+      ),
+      { numRuns: RUNS, seed: SEED },
     );
   });
 });

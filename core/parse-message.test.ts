@@ -336,3 +336,70 @@ describe('parseMessage: audit', () => {
     });
   });
 });
+
+describe('parseMessage: several devices in one request', () => {
+  const fanOut = (names: string[], commands: LiveResponseCommand[], reason?: string): ParsedMessage => ({
+    kind: 'request',
+    commands,
+    device: names.join(', '),
+    ...(reason === undefined ? {} : { reason }),
+    fanOut: { kind: 'devices', names },
+  });
+
+  it.each<[string, ParsedMessage]>([
+    [
+      'run collect.ps1 on desktop-test, laptop-22, web02',
+      fanOut(['desktop-test', 'laptop-22', 'web02'], [run('collect.ps1')]),
+    ],
+    [
+      'run collect.ps1 on desktop-test,laptop-22',
+      fanOut(['desktop-test', 'laptop-22'], [run('collect.ps1')]),
+    ],
+    [
+      'run collect.ps1 -Names a,b on pc1 , pc2 because beaconing',
+      fanOut(['pc1', 'pc2'], [run('collect.ps1', '-Names a,b')], 'beaconing'),
+    ],
+    [
+      'run minidump.ps1 OfficeClickToRun then getfile C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip on pc1, pc2',
+      fanOut(['pc1', 'pc2'], [DUMP, DUMP_FILE]),
+    ],
+    ['run collect.ps1 on pc1, PC1, pc2', fanOut(['pc1', 'pc2'], [run('collect.ps1')])],
+    ['run collect.ps1 on pc1, pc1', request('pc1', [run('collect.ps1')])],
+    [
+      'run collect.ps1 on tag:finance-laptops',
+      {
+        kind: 'request',
+        commands: [run('collect.ps1')],
+        device: 'tag:finance-laptops',
+        fanOut: { kind: 'tag', tag: 'finance-laptops' },
+      },
+    ],
+    [
+      'run collect.ps1 on "tag:Finance laptops" because audit',
+      {
+        kind: 'request',
+        commands: [run('collect.ps1')],
+        device: 'tag:Finance laptops',
+        reason: 'audit',
+        fanOut: { kind: 'tag', tag: 'Finance laptops' },
+      },
+    ],
+  ])('%s', (text, expected) => {
+    expect(parseMessage(text)).toEqual(expected);
+  });
+
+  it.each<[string, string, string]>([
+    ['an empty place in the list', 'run collect.ps1 on pc1,, pc2', 'empty place between commas'],
+    ['a tag listed with devices', 'run collect.ps1 on tag:finance, pc2', 'A tag stands alone'],
+    ['a tag without a name', 'run collect.ps1 on tag:', 'needs the Defender machine tag'],
+    ['a tag with a quote', "run collect.ps1 on tag:fin'ance", 'cannot be looked up'],
+    ['a bad name in the list', 'run collect.ps1 on pc1, pc_2', '`_`'],
+  ])('refuses %s', (_what, text, problem) => {
+    const parsed = parseMessage(text);
+    expect(parsed.kind).toBe('invalid');
+    if (parsed.kind === 'invalid') {
+      expect(parsed.problem).toContain(problem);
+      expect(parseMessage(parsed.example).kind).toBe('request');
+    }
+  });
+});

@@ -26,10 +26,26 @@ export type ParsedMessage =
   | { kind: 'status'; requestId?: string }
   | { kind: 'cancel'; requestId: string }
   | { kind: 'audit'; requestId: string }
-  | { kind: 'request'; commands: LiveResponseCommand[]; device: string; reason?: string }
+  | {
+      kind: 'request';
+      commands: LiveResponseCommand[];
+      /** The device as typed, or the devices of a fan-out as one text (`a, b, c`, `tag:finance-laptops`). */
+      device: string;
+      reason?: string;
+      /** Several devices in one request (a comma-separated list, or a Defender machine tag): one approval for all. */
+      fanOut?: FanOutTarget;
+    }
   | { kind: 'invalid'; problem: string; example: string };
 
+/** The devices of a fan-out as typed: two or more names (each a device name), or one machine tag. */
+export type FanOutTarget = { kind: 'devices'; names: string[] } | { kind: 'tag'; tag: string };
+
 type Invalid = Extract<ParsedMessage, { kind: 'invalid' }>;
+
+export const FANOUT_EXAMPLE = 'run collect.ps1 on desktop-test, laptop-22, web02';
+export const TAG_EXAMPLE = 'run collect.ps1 on tag:finance-laptops';
+/** Defender machine tags are free text; the bot takes the characters tags are written with in practice (no quotes). */
+const TAG_NAME = /^[A-Za-z0-9 _.-]{1,200}$/;
 
 /** Raw text longer than this is refused before any work; Teams markup rarely quadruples a message. */
 const MAX_RAW_LENGTH = 4 * MAX_MESSAGE_LENGTH;
@@ -326,14 +342,30 @@ const KEYWORDS = ['on', 'from', 'then', 'because'];
 /** True when the tokens end with `on|from <device> because`. */
 function endsWithReasonStart(tokens: Token[]): boolean {
   const n = tokens.length;
-  const device = tokens[n - 2];
+  if (!isKeyword(tokens[n - 1], 'because') || n < 3) return false;
+  const start = deviceListStart(tokens, n - 2);
+  const devices = tokens.slice(start, n - 1);
   return (
-    isKeyword(tokens[n - 1], 'because') &&
-    isKeyword(tokens[n - 3], 'on', 'from') &&
-    device !== undefined &&
-    !device.separator &&
-    !isKeyword(device, ...KEYWORDS)
+    isKeyword(tokens[start - 1], 'on', 'from') &&
+    devices.length > 0 &&
+    devices.every((device) => !device.separator && !isKeyword(device, ...KEYWORDS))
   );
+}
+
+/**
+ * Where the device position ending at `last` starts: a device list (`a, b, c` or `a,b , c`) spans the tokens joined
+ * by commas, so walk back while the token before ends with `,` or this one starts with it.
+ */
+function deviceListStart(tokens: Token[], last: number): number {
+  let k = last;
+  while (k > 0) {
+    const before = tokens[k - 1]!;
+    const current = tokens[k]!;
+    if (before.separator || current.separator || before.quoted) break;
+    if (!before.value.endsWith(',') && !current.value.startsWith(',')) break;
+    k--;
+  }
+  return k;
 }
 
 /**
@@ -407,7 +439,8 @@ function splitSegments(tokens: Token[]): Segment[] {
 interface Shape {
   verb: RequestVerb;
   body: Token[];
-  device?: Token;
+  /** The device position's tokens (several for a comma-separated list). */
+  device?: Token[];
   tokens: Token[];
 }
 
@@ -433,9 +466,12 @@ function shapeOf(segment: Segment, text: string): Shape | Invalid {
     );
   }
   const n = tokens.length;
+  const start = deviceListStart(tokens, n - 1);
   const hasDevice =
-    n >= 3 && isKeyword(tokens[n - 2], ...deviceKeywords(verb)) && !isKeyword(tokens[n - 1], ...KEYWORDS);
-  const body = tokens.slice(1, hasDevice ? n - 2 : n);
+    start >= 2 &&
+    isKeyword(tokens[start - 1], ...deviceKeywords(verb)) &&
+    tokens.slice(start).every((token) => !isKeyword(token, ...KEYWORDS));
+  const body = tokens.slice(1, hasDevice ? start - 1 : n);
   const because = body.find((token) => isKeyword(token, 'because'));
   if (because !== undefined) {
     return invalid(
@@ -443,7 +479,7 @@ function shapeOf(segment: Segment, text: string): Shape | Invalid {
       `${RUN_EXAMPLE} because suspicious Office child process`,
     );
   }
-  return hasDevice ? { verb, body, device: tokens[n - 1]!, tokens } : { verb, body, tokens };
+  return hasDevice ? { verb, body, device: tokens.slice(start), tokens } : { verb, body, tokens };
 }
 
 function missingDevice(shape: Shape, text: string): Invalid {
@@ -544,17 +580,19 @@ function parseRequest(text: string): ParsedMessage {
   if (lastShape.device === undefined) return missingDevice(lastShape, text);
 
   let device = '';
+  let fanOut: FanOutTarget | undefined;
   for (const shape of shapes) {
     if (shape.device === undefined) continue;
-    const checked = validateDevice(shape.device.value);
-    if (!checked.ok) return fromChecked(checked);
-    if (device !== '' && asciiLower(device) !== asciiLower(checked.value)) {
+    const checked = deviceTarget(shape.device);
+    if ('kind' in checked) return checked;
+    if (device !== '' && asciiLower(device) !== asciiLower(checked.text)) {
       return invalid(
-        `The request names two devices, ${inlineCode(device)} and ${inlineCode(checked.value)}; one request runs on one device, so send one per device (if \`on\` is part of the script arguments, quote it).`,
+        `The request names two devices, ${inlineCode(device)} and ${inlineCode(checked.text)}; every command of a request runs on the same devices, so name them once at the end (if \`on\` is part of the script arguments, quote it).`,
         SEQUENCE_EXAMPLE,
       );
     }
-    device = checked.value;
+    device = checked.text;
+    fanOut = checked.fanOut;
   }
 
   const commands: LiveResponseCommand[] = [];
@@ -575,7 +613,50 @@ function parseRequest(text: string): ParsedMessage {
   }
   const order = validateCommandOrder(commands, device, reason);
   if (!order.ok) return fromChecked(order);
-  return reason === undefined
-    ? { kind: 'request', commands, device }
-    : { kind: 'request', commands, device, reason };
+  return {
+    kind: 'request',
+    commands,
+    device,
+    ...(reason === undefined ? {} : { reason }),
+    ...(fanOut === undefined ? {} : { fanOut }),
+  };
+}
+
+/**
+ * The device position: one device name, a comma-separated list of them (two or more: a fan-out; a name listed twice
+ * counts once), or `tag:<name>` (every device with that Defender machine tag).
+ */
+function deviceTarget(tokens: Token[]): { text: string; fanOut?: FanOutTarget } | Invalid {
+  const parts = tokens
+    .map((token) => token.value)
+    .join(' ')
+    .split(',')
+    .map((part) => part.trim());
+  if (parts.some((part) => part === '') && parts.length > 1)
+    return invalid('The device list has an empty place between commas.', FANOUT_EXAMPLE);
+  const tags = parts.filter((part) => asciiLower(part).startsWith('tag:'));
+  if (tags.length > 0) {
+    if (parts.length > 1)
+      return invalid(
+        `A tag stands alone in the device position: ${inlineCode(tags[0]!)} cannot be listed with other devices.`,
+        TAG_EXAMPLE,
+      );
+    const tag = tags[0]!.slice('tag:'.length).trim();
+    if (!TAG_NAME.test(tag))
+      return invalid(
+        tag === ''
+          ? 'Which tag? `tag:` needs the Defender machine tag after it.'
+          : `The tag ${showInput(tag)} has characters a machine tag cannot be looked up with; tags use letters, digits, spaces, \`-\`, \`_\` and \`.\` (quote a tag with spaces: \`"tag:Finance laptops"\`).`,
+        TAG_EXAMPLE,
+      );
+    return { text: `tag:${tag}`, fanOut: { kind: 'tag', tag } };
+  }
+  const names: string[] = [];
+  for (const part of parts) {
+    const checked = validateDevice(part);
+    if (!checked.ok) return fromChecked(checked);
+    if (!names.some((name) => asciiLower(name) === asciiLower(checked.value))) names.push(checked.value);
+  }
+  if (names.length === 1) return { text: names[0]! };
+  return { text: names.join(', '), fanOut: { kind: 'devices', names } };
 }
