@@ -24,6 +24,12 @@ export interface MachineQuery {
   dnsNameStartsWith?: string;
   /** Any of these typed device names (machine id, FQDN or short host name), in one filter (see devicesFilter). */
   devices?: readonly string[];
+  /**
+   * Machines carrying this machine tag: `machineTags/any(tag: tag eq '<tag>')`, the collection filter of Microsoft
+   * Learn's "OData queries with Microsoft Defender for Endpoint", Example 1
+   * (learn.microsoft.com/defender-endpoint/api/exposed-apis-odata-samples).
+   */
+  tag?: string;
   top?: number;
 }
 
@@ -112,6 +118,10 @@ export function machinesFilterPart(q: MachineQuery): FilterPart | undefined {
         ? { ...devices, filter: `(${devices.filter})` }
         : devices,
     );
+  }
+  if (q.tag !== undefined) {
+    // ASP.NET OData counts the any() node, its collection, and its body (a comparison, 4).
+    parts.push({ filter: `machineTags/any(tag: tag eq ${quoteODataString(q.tag)})`, nodes: 6 });
   }
   if (parts.length === 0) return undefined;
   return {

@@ -201,6 +201,8 @@ const MACHINE_FILTER_PROPERTIES = [
   'lastSeen',
   'lastIpAddress',
   'rbacGroupName',
+  // A collection: filtered with any() (Microsoft Learn, "OData queries with Microsoft Defender for Endpoint", Example 1).
+  'machineTags',
 ] as const;
 const ACTION_FILTER_PROPERTIES = [
   'id',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FilterSyntaxError, matchesFilter, parseODataFilter } from './odata-filter.js';
+import { countFilterNodes, FilterSyntaxError, matchesFilter, parseODataFilter } from './odata-filter.js';
 
 const actions = [
   { id: 'a1', status: 'Pending', machineId: 'm1', creationDateTimeUtc: '2024-05-01T10:00:00.0000000Z' },
@@ -63,6 +63,37 @@ describe('parseODataFilter', () => {
   it('refuses properties outside the allowed list', () => {
     expect(() => parseODataFilter("comment eq 'x'", ['id', 'status'])).toThrow(
       /could not find a property named 'comment'/,
+    );
+  });
+});
+
+describe('collection filters with any()', () => {
+  const machines = [
+    { id: 'm1', machineTags: ['finance-laptops', 'vip'] },
+    { id: 'm2', machineTags: ['dmz'] },
+    { id: 'm3', machineTags: [] },
+  ];
+  const tagged = (filter: string) =>
+    machines
+      .filter((m) => matchesFilter(parseODataFilter(filter, ['id', 'machineTags']), m))
+      .map((m) => m.id);
+
+  it("accepts Defender's documented tag filter and its spacings", () => {
+    expect(tagged("machineTags/any(tag: tag eq 'finance-laptops')")).toEqual(['m1']);
+    expect(tagged("machineTags/any(t:t eq 'DMZ')")).toEqual(['m2']);
+    expect(tagged("machineTags/any(tag : tag eq 'vip') or id eq 'm3'")).toEqual(['m1', 'm3']);
+  });
+
+  it('counts the any() node, its collection and its body against the node limit', () => {
+    expect(countFilterNodes(parseODataFilter("machineTags/any(tag: tag eq 'x')"))).toBe(6);
+  });
+
+  it('refuses a body naming an unknown property, and other collection functions', () => {
+    expect(() => parseODataFilter("machineTags/any(tag: other eq 'x')", ['machineTags'])).toThrow(
+      FilterSyntaxError,
+    );
+    expect(() => parseODataFilter("machineTags/all(tag: tag eq 'x')", ['machineTags'])).toThrow(
+      FilterSyntaxError,
     );
   });
 });

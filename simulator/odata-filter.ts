@@ -8,6 +8,7 @@
 //            | ('startswith' | 'endswith' | 'contains') '(' property ',' string ')'
 //            | property ('eq'|'ne'|'gt'|'ge'|'lt'|'le') literal
 //            | property 'in' '(' literal (',' literal)* ')'
+//            | property '/' 'any' '(' variable ':' expr ')'      (a collection; `expr` names the variable)
 //   literal := 'quoted string' ('' escapes a quote) | unquoted ISO datetime | number | true | false | null
 
 export type FilterLiteral =
@@ -25,7 +26,9 @@ export type FilterExpr =
   | { kind: 'not'; operand: FilterExpr }
   | { kind: 'compare'; op: CompareOperator; property: string; value: FilterLiteral }
   | { kind: 'in'; property: string; values: FilterLiteral[] }
-  | { kind: 'function'; name: FilterFunction; property: string; value: string };
+  | { kind: 'function'; name: FilterFunction; property: string; value: string }
+  /** `machineTags/any(tag: tag eq 'x')`: true when the body holds for some element of the collection. */
+  | { kind: 'any'; property: string; variable: string; body: FilterExpr };
 
 /** Thrown for a filter the simulator cannot parse; the message names the problem and its position. */
 export class FilterSyntaxError extends Error {
@@ -33,7 +36,7 @@ export class FilterSyntaxError extends Error {
 }
 
 type Token =
-  | { type: '(' | ')' | ','; pos: number }
+  | { type: '(' | ')' | ',' | '/'; pos: number }
   | { type: 'string'; value: string; pos: number }
   | { type: 'word'; value: string; pos: number };
 
@@ -51,7 +54,7 @@ export function tokenizeFilter(text: string): Token[] {
     const ch = text[i]!;
     if (/\s/.test(ch)) {
       i++;
-    } else if (ch === '(' || ch === ')' || ch === ',') {
+    } else if (ch === '(' || ch === ')' || ch === ',' || ch === '/') {
       tokens.push({ type: ch, pos: i });
       i++;
     } else if (ch === "'") {
@@ -113,9 +116,15 @@ export function parseODataFilter(text: string, allowedProperties?: readonly stri
     if (peek()?.type !== type) fail(`'${type}'`);
     pos++;
   };
+  // The range variable of the any() being parsed: inside its body it stands for one element of the collection.
+  let rangeVariable: string | undefined;
   const property = (): string => {
     const t = peek();
     if (t?.type !== 'word' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(t.value)) return fail('a property name');
+    if (t.value === rangeVariable) {
+      pos++;
+      return t.value;
+    }
     if (allowedProperties && !allowedProperties.includes(t.value)) {
       throw new FilterSyntaxError(
         `could not find a property named '${t.value}' (filterable: ${allowedProperties.join(', ')})`,
@@ -172,6 +181,34 @@ export function parseODataFilter(text: string, allowedProperties?: readonly stri
       return { kind: 'function', name, property: prop, value: arg.value };
     }
     const prop = property();
+    if (peek()?.type === '/') {
+      pos++;
+      if (!isKeyword(peek(), 'any')) fail("'any' (the only collection function Defender's examples use)");
+      pos++;
+      expect('(');
+      // `tag:` tokenizes as one word (`:` is a word character for datetimes); `tag :` as two.
+      const variableToken = peek();
+      const named =
+        variableToken?.type === 'word'
+          ? /^([A-Za-z_][A-Za-z0-9_]*)(:?)(.*)$/.exec(variableToken.value)
+          : null;
+      if (!named || (named[2] === '' && named[3] !== '')) return fail('a range variable (e.g. `tag:`)');
+      pos++;
+      // `tag:tag` (no space) is one word too: the part after the colon is the body's first token.
+      if (named[3] !== '') tokens.splice(pos, 0, { type: 'word', value: named[3]!, pos: variableToken!.pos });
+      if (named[2] === '') {
+        const colon = peek();
+        if (colon?.type !== 'word' || colon.value !== ':') return fail("':' after the range variable");
+        pos++;
+      }
+      if (rangeVariable !== undefined) throw new FilterSyntaxError('nested any() is not supported');
+      rangeVariable = named[1]!;
+      const body = orExpr();
+      const variable = rangeVariable;
+      rangeVariable = undefined;
+      expect(')');
+      return { kind: 'any', property: prop, variable, body };
+    }
     const opToken = peek();
     const op = opToken?.type === 'word' ? opToken.value.toLowerCase() : '';
     if (op === 'in') {
@@ -239,6 +276,13 @@ export function matchesFilter(
       );
     case 'not':
       return !matchesFilter(expr.operand, record, dateProperties);
+    case 'any': {
+      const items = record[expr.property];
+      return (
+        Array.isArray(items) &&
+        items.some((item) => matchesFilter(expr.body, { [expr.variable]: item }, dateProperties))
+      );
+    }
     case 'in':
       return expr.values.some(
         (v) => compareValues(record[expr.property], v, dateProperties.includes(expr.property)) === 0,
@@ -318,6 +362,9 @@ export function countFilterNodes(expr: FilterExpr): number {
       return 1 + countFilterNodes(expr.left) + countFilterNodes(expr.right);
     case 'not':
       return 1 + countFilterNodes(expr.operand);
+    // The any() node and its collection's property access, then its body.
+    case 'any':
+      return 2 + countFilterNodes(expr.body);
     case 'compare':
     case 'function':
     case 'in':

@@ -1,6 +1,7 @@
 // The simulator's default tenant: devices and library files chosen so every path of the bot can be exercised
 // (happy path, offline device, device group without automation, ambiguous short name, a re-imaged device with older
-// records, Linux and macOS devices, failing/hanging scripts, Bash scripts).
+// records, Linux and macOS devices, failing/hanging scripts, Bash scripts). The machine tag `finance-laptops` holds a
+// device a tag fan-out includes (fin-laptop07, with its older records), an Inactive one and a macOS one it leaves out.
 import { createHash } from 'node:crypto';
 import type { LibraryFile, Machine } from '../defender/types.js';
 
@@ -125,7 +126,7 @@ export function createSeedMachines(now: number): SimMachine[] {
         exposureLevel: 'Medium',
         lastIpAddress: '192.168.1.40',
         rbacGroupName: 'Workstations',
-        machineTags: [],
+        machineTags: ['finance-laptops'],
         online: false,
       },
       3 * 24 * HOUR,
@@ -190,7 +191,7 @@ export function createSeedMachines(now: number): SimMachine[] {
           exposureLevel: 'Low',
           lastIpAddress: `10.0.4.${17 + record}`,
           rbacGroupName: 'Workstations',
-          machineTags: ['finance'],
+          machineTags: ['finance', 'finance-laptops'],
           ...(record === 0 ? {} : { online: false }),
         },
         record === 0 ? 7 * MINUTE : record * 40 * 24 * HOUR,
@@ -224,7 +225,7 @@ export function createSeedMachines(now: number): SimMachine[] {
         exposureLevel: 'Low',
         lastIpAddress: '10.0.5.41',
         rbacGroupName: 'Workstations',
-        machineTags: ['design'],
+        machineTags: ['design', 'finance-laptops'],
       },
       12 * MINUTE,
     ),
