@@ -94,6 +94,23 @@ describe('readConfig', () => {
     ).toMatch(/DEFENDER_SCOPE must be a resource followed by \/\.default/);
   });
 
+  it('ends stuck requests after 1h unsubmitted, 3d Pending and 2h running by default, or as SUBMIT/PENDING/RUNNING_DEADLINE say', () => {
+    expect(readConfig(minimal).deadlines).toEqual({
+      submitMs: 3_600_000,
+      pendingMs: 3 * 86_400_000,
+      runningMs: 2 * 3_600_000,
+    });
+    const custom = { ...minimal, SUBMIT_DEADLINE: '20m', PENDING_DEADLINE: '2h', RUNNING_DEADLINE: '45m' };
+    expect(readConfig(custom).deadlines).toEqual({
+      submitMs: 20 * 60_000,
+      pendingMs: 2 * 3_600_000,
+      runningMs: 45 * 60_000,
+    });
+    expect(problemsOf({ ...minimal, SUBMIT_DEADLINE: 'soon' }).join('\n')).toMatch(
+      /SUBMIT_DEADLINE must be a duration/,
+    );
+  });
+
   it('reconciles every minute by default, at the RECONCILE_INTERVAL given, and refuses one too short to schedule', () => {
     expect(readConfig(minimal).reconcileIntervalMs).toBe(60_000);
     expect(readConfig({ ...minimal, RECONCILE_INTERVAL: '15s' }).reconcileIntervalMs).toBe(15_000);

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDuration, parseRates, type Rate } from '../core/durations.js';
+import type { StateDeadlines } from '../core/request-deadlines.js';
 import { DEFAULT_TEAMS_THREAD_RATE } from '../core/teams-limits.js';
 import { defenderScopeFor } from '../defender/token-provider.js';
 import { ON_CALL_SETTINGS, type OnCallConfig, readOnCallConfig } from './on-call-config.js';
@@ -133,6 +134,13 @@ export interface Config {
    * job, a Redis failover that lost the last writes) and puts the job back. Default `1m`.
    */
   reconcileIntervalMs: number;
+  /**
+   * How long a request may stay in each unfinished state before the reconciler ends it: `submitMs` from approval until
+   * Defender accepts it (SUBMIT_DEADLINE, default `1h`; ended "Could not be submitted…" once no action of it exists),
+   * `pendingMs` Pending on an offline device (PENDING_DEADLINE, default `3d`, Defender's longest documented queue) and
+   * `runningMs` InProgress (RUNNING_DEADLINE, default `2h`); both cancelled in Defender.
+   */
+  deadlines: StateDeadlines;
   /** The Teams tab: single sign-on and evidence downloads. */
   tab: {
     /** Entra app (client) id the tab's SSO tokens are issued for; empty = no SSO, the tab API answers 503. Default MicrosoftAppId. */
@@ -208,6 +216,9 @@ export const SETTINGS = {
   TEAMS_THREAD_RATE: { default: DEFAULT_TEAMS_THREAD_RATE, example: DEFAULT_TEAMS_THREAD_RATE },
   JOB_LOCK_DURATION: { default: '30s', example: '30s' },
   RECONCILE_INTERVAL: { default: '1m', example: '1m' },
+  SUBMIT_DEADLINE: { default: '1h', example: '1h' },
+  PENDING_DEADLINE: { default: '3d', example: '3d' },
+  RUNNING_DEADLINE: { default: '2h', example: '2h' },
   LOG_LEVEL: { default: 'info', example: 'info' },
   ...OPS_SETTINGS,
   ...ON_CALL_SETTINGS,
@@ -457,6 +468,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     teamsThreadRates: rates('TEAMS_THREAD_RATE'),
     jobLockMs: duration('JOB_LOCK_DURATION'),
     reconcileIntervalMs,
+    deadlines: {
+      submitMs: duration('SUBMIT_DEADLINE'),
+      pendingMs: duration('PENDING_DEADLINE'),
+      runningMs: duration('RUNNING_DEADLINE'),
+    },
     tab: {
       ssoAppId: ssoAppId.toLowerCase(),
       authorityHost: ssoAuthority,

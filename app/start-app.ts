@@ -370,6 +370,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
       },
     };
     const workers = startWorkers(
+        submitDeadlineMs: config.deadlines.submitMs,
       {
         submit: createSubmitProcessor(deps),
         poll: createPollProcessor(deps),
@@ -395,6 +396,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           },
         }),
         updateCard: createCardProcessor({
+            deadlines: config.deadlines,
           requests,
           teams: metrics.instrumentCardPort(createTeamsCardPort(adapter, config.bot.appId)),
           limiter,

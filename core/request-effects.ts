@@ -97,6 +97,7 @@ export function effectsOf(
         effects.push({
           type: 'audit',
           action: 'finished',
+    case 'submitAttemptFailed':
           detail: `${after.state} (Defender: ${cause.actionStatus ?? after.actionStatus ?? 'unknown'})`,
         });
       }

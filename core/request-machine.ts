@@ -30,6 +30,8 @@ export type RequestEvent =
   | { type: 'submitStarted'; at: string }
   /** Defender answered the attempt without creating anything (429): there is no action to look for. */
   | { type: 'submitNotCreated' }
+  /** An attempt failed in a way that is retried (5xx, timeout, 429): what it answered, kept for the deadline card. */
+  | { type: 'submitAttemptFailed'; error: string }
   | { type: 'submitted'; action: ReportedAction; at: string }
   | { type: 'submitFailed'; failure: Failure; at: string }
   | { type: 'actionObserved'; action: ReportedAction; at: string }
@@ -200,6 +202,14 @@ function nextState(request: LiveResponseRequest, event: RequestEvent): NextState
       if (isFinal(request.state)) return { ok: true, request, changed: false };
       if (event.type === 'submitted' && request.actionId && request.actionId !== event.action.id)
         return refuse('NotSubmittable', `${request.id} already has Defender action ${request.actionId}.`);
+    case 'submitAttemptFailed': {
+      if (request.state !== 'Approved' && request.state !== 'Submitting')
+        return { ok: true, request, changed: false };
+      return done(request, {
+        ...request,
+        submission: { attempts: 0, ...request.submission, lastError: event.error },
+      });
+    }
       return done(request, observeAction(request, event.action, event.at, event.type === 'submitted'));
     }
     case 'submitFailed': {

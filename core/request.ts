@@ -163,8 +163,11 @@ export interface LiveResponseRequest {
   escalatedAt?: string;
   decision?: Decision;
   cancellation?: Cancellation;
-  /** Submission bookkeeping for exactly-once. */
-  submission?: { attempts: number; lastAttemptAt?: string; submittedAt?: string };
+  /**
+   * Submission bookkeeping for exactly-once. `lastError`: Defender's (or the network's) answer to the latest attempt
+   * that failed, for the card that ends a request never submitted by its deadline (SUBMIT_DEADLINE).
+   */
+  submission?: { attempts: number; lastAttemptAt?: string; submittedAt?: string; lastError?: string };
   actionId?: string;
   /** Defender's action status as last seen. */
   actionStatus?: string;

@@ -28,6 +28,11 @@ export interface JobDeps {
     channelLabel: (conversationId: string) => string;
     /** Bytes of a RunScript transcript to download for the summary. */
     transcriptMaxBytes: number;
+    /**
+     * SUBMIT_DEADLINE: from approval, how long the submit job keeps trying before it ends the request "Could not be
+     * submitted" (once Defender lists no action of it). Absent: no deadline.
+     */
+    submitDeadlineMs?: number;
   };
 }
 

@@ -2,18 +2,41 @@
 // between a write and its effects, or a Redis failover that lost the last writes, leaves a request Approved with no
 // submission, Pending with no poller, finished with a card still "Running": each run finds them from the record
 // alone and re-creates the missing job under its deterministic id (so nothing runs twice), and ends requests stuck
-// past their approval deadline with a card that says so.
+// past their approval deadline with a card that says so, and requests stuck past their state's deadline
+// (PENDING_DEADLINE, RUNNING_DEADLINE) by cancelling their action in Defender; past SUBMIT_DEADLINE the submit job it
+// keeps queued ends the request itself.
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../core/redis-keys.js';
 import { isFinal, type LiveResponseRequest } from '../core/request.js';
+import {
+  deadlineCanceller,
+  deadlineWords,
+  type Overdue,
+  overdueOf,
+  type StateDeadlines,
+} from '../core/request-deadlines.js';
 import { commandsNeedingResults, needsDefenderCancel } from '../core/request-effects.js';
 import { shownCardVersion } from './card-processor.js';
 import { applyAndDispatch } from './dispatch-effects.js';
+import { reconcileFanOut } from './fan-out-effects.js';
 import type { JobDeps } from './job-deps.js';
 
 /** What a repair did, the `kind` label of lr_reconciler_repairs_total (a fixed set: bounded cardinality). */
-export type RepairKind = 'submit' | 'expire' | 'expired' | 'poll' | 'result' | 'cancel' | 'card';
+export type RepairKind =
+  | 'submit'
+  | 'expire'
+  | 'expired'
+  | 'poll'
+  | 'result'
+  | 'cancel'
+  | 'card'
+  /** A fan-out's device requests not created, not cancelled with it, or the parent not ended after them. */
+  | 'fanOut'
+  | 'finished'
+  /** Past PENDING_DEADLINE / RUNNING_DEADLINE: cancelled in Defender. */
+  | 'deadline-pending'
+  | 'deadline-running';
 
 /** Requests looked at per run at most; the rest wait for the next run (oldest change first). */
 const MAX_PER_RUN = 2_000;
@@ -32,6 +55,8 @@ export interface ReconcileDeps extends JobDeps {
     graceMs: number;
     /** Counts each repair (the metric). */
     onRepair?: (kind: RepairKind, requestId: string) => void;
+    /** PENDING_DEADLINE and RUNNING_DEADLINE are enforced here; SUBMIT_DEADLINE by the submit job it keeps queued. */
+    deadlines: StateDeadlines;
   };
 }
 
@@ -39,13 +64,43 @@ export function createReconcileProcessor(deps: ReconcileDeps) {
   const { requests, scheduler, clock, logger } = deps;
   const { repair } = scheduler;
 
+  /**
+   * Cancels in Defender an action past its state's deadline; its own status then ends the request. A request
+   * Defender never accepted is ended by its submit job instead (the only sender, so it can look for the action and
+   * decide not to send again in one place), which the repairs below keep in the queue.
+   */
+  async function cancelOverdue(request: LiveResponseRequest, overdue: Overdue): Promise<RepairKind | null> {
+    const by = deadlineCanceller(overdue);
+    const cancelled = await applyAndDispatch(
+      deps,
+      request.id,
+      (current) => (current.version === request.version ? { type: 'cancel', by, at: clock.nowIso() } : null),
+      {
+        action: 'cancel',
+        actor: { name: by.name },
+        detail: `${overdue.phase === 'pending' ? 'Pending' : 'InProgress'} since ${overdue.since}, past the ${deadlineWords(overdue.limitMs)} deadline: cancelling Defender action ${request.actionId}`,
+      },
+    );
+    if (!cancelled.ok || !cancelled.changed) return null;
+    return overdue.phase === 'pending' ? 'deadline-pending' : 'deadline-running';
+  }
+
   async function reconcileOne(
     request: LiveResponseRequest,
     now: number,
     pollingChecked: { done: boolean },
+    recent: boolean,
   ): Promise<RepairKind[]> {
     const done: RepairKind[] = [];
     const id = request.id;
+    const overdue = overdueOf(request, deps.reconcile.deadlines, now);
+    if (overdue && overdue.phase !== 'submit') {
+      const cancelled = await cancelOverdue(request, overdue);
+      if (cancelled) return [cancelled];
+    }
+    // Deadlines are checked whatever the request's last change (a submission retried for ever keeps changing it);
+    // job repairs wait for the flow that changed it to carry out its own effects.
+    if (recent) return done;
     if (request.state === 'AwaitingApproval') {
       if (now >= Date.parse(request.expiresAt)) {
         // Its expiry job was lost (or is late): end it now, with the card saying nobody decided in time.
@@ -59,7 +114,9 @@ export function createReconcileProcessor(deps: ReconcileDeps) {
       } else if (await repair.ensureExpire(id, Date.parse(request.expiresAt), now)) done.push('expire');
       return done;
     }
-    if (!isFinal(request.state) && !request.actionId) {
+    // A fan-out parent is never submitted; its devices' requests are, each reconciled on its own.
+    if (request.fanOut) done.push(...(await reconcileFanOut(deps, request, applyAndDispatch)));
+    else if (!isFinal(request.state) && !request.actionId) {
       // Approved or Submitting: the submission looks for an earlier attempt's action before sending (see submit).
       if (await repair.ensureSubmit(id)) done.push('submit');
     }
@@ -82,6 +139,22 @@ export function createReconcileProcessor(deps: ReconcileDeps) {
     return done;
   }
 
+  /** Unsettled requests changed up to `before`, oldest first, with when each last changed. */
+  async function unsettled(before: number, limit: number): Promise<Array<[string, number]>> {
+    const flat = await deps.redis.zrangebyscore(
+      deps.keys.unsettled(),
+      '-inf',
+      String(before),
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      limit,
+    );
+    const pairs: Array<[string, number]> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, Number(flat[i + 1])]);
+    return pairs;
+  }
+
   return async function reconcile(_job: Job): Promise<string> {
     const now = clock.now();
     // Requests written before the index existed are found through the older indexes once, then tracked.
@@ -92,12 +165,11 @@ export function createReconcileProcessor(deps: ReconcileDeps) {
     const seen = new Set<string>();
     while (looked < MAX_PER_RUN) {
       // Settled requests leave the index as we go, so page by what is left rather than by offset.
-      const ids = (await requests.unsettledIds(now - deps.reconcile.graceMs, PAGE + seen.size)).filter(
-        (id) => !seen.has(id),
-      );
-      if (ids.length === 0) break;
-      for (const id of ids) {
+      const page = (await unsettled(now, PAGE + seen.size)).filter(([id]) => !seen.has(id));
+      if (page.length === 0) break;
+      for (const [id, changedAt] of page) {
         seen.add(id);
+        const recent = changedAt > now - deps.reconcile.graceMs;
         looked++;
         const request = await requests.get(id);
         if (!request) {
@@ -106,7 +178,7 @@ export function createReconcileProcessor(deps: ReconcileDeps) {
           continue;
         }
         try {
-          const kinds = await reconcileOne(request, now, pollingChecked);
+          const kinds = await reconcileOne(request, now, pollingChecked, recent);
           for (const kind of kinds) deps.reconcile.onRepair?.(kind, id);
           if (kinds.length > 0) {
             repaired++;

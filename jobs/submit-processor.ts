@@ -3,6 +3,7 @@
 import type { Job } from 'bullmq';
 import type { LiveResponseCommand } from '../core/commands.js';
 import type { Failure, LiveResponseRequest } from '../core/request.js';
+import { deadlineWords, notSubmittedFailure } from '../core/request-deadlines.js';
 import { buildDefenderComment } from '../defender/action-correlation.js';
 import { findCorrelatedAction, TOKEN_FAILED } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
@@ -76,6 +77,30 @@ function failureOf(error: DefenderApiError, request: LiveResponseRequest): Failu
         message: `Defender refused the request: ${error.message}`,
       };
   }
+/** A retried attempt's failure in a few words for the card (the message is already redacted by the client). */
+function attemptError(error: DefenderApiError): string {
+  const answer =
+    error.kind === 'timeout' || error.kind === 'network'
+      ? `no answer (${error.code || error.kind})`
+      : `Defender answered ${error.status}${error.code ? ` ${error.code}` : ''}`;
+  const detail = error.message.length > 200 ? `${error.message.slice(0, 200)}…` : error.message;
+  return detail ? `${answer} — ${detail}` : answer;
+}
+
+/** The action an earlier attempt may have created for the request, found by its Comment correlation tag. */
+export async function findEarlierAction(
+  defender: Pick<JobDeps['defender'], 'listMachineActions'>,
+  request: LiveResponseRequest,
+): Promise<MachineAction | null> {
+  const since = new Date(Date.parse(request.decision?.at ?? request.createdAt) - 60_000).toISOString();
+  const actions = await defender.listMachineActions({
+    machineId: request.device.machineId,
+    type: 'LiveResponse',
+    createdSince: since,
+  });
+  return findCorrelatedAction(actions, request.id) ?? null;
+}
+
 }
 
 export function createSubmitProcessor(deps: JobDeps) {
@@ -104,16 +129,7 @@ export function createSubmitProcessor(deps: JobDeps) {
     );
   }
 
-  /** Looks for the action a previous attempt may have created. */
-  async function findPrevious(request: LiveResponseRequest): Promise<MachineAction | null> {
-    const since = new Date(Date.parse(request.decision?.at ?? request.createdAt) - 60_000).toISOString();
-    const actions = await defender.listMachineActions({
-      machineId: request.device.machineId,
-      type: 'LiveResponse',
-      createdSince: since,
-    });
-    return findCorrelatedAction(actions, request.id) ?? null;
-  }
+  const findPrevious = (request: LiveResponseRequest) => findEarlierAction(defender, request);
 
   return async function submit(job: Job<JobPayloads['submit']>, token?: string): Promise<string> {
     const request = await requests.get(job.data.requestId);
@@ -150,6 +166,37 @@ export function createSubmitProcessor(deps: JobDeps) {
       if (sinceAttempt < CREATION_GRACE_MS) {
         await postpone(job, token, CREATION_GRACE_MS - sinceAttempt, clock.now());
       }
+    }
+
+    // Past SUBMIT_DEADLINE: this job is the only sender, and it is not sending, so once Defender lists no action of
+    // the request (its earlier attempts had the grace time above to be listed) nothing of it can run later.
+    const deadlineMs = deps.settings.submitDeadlineMs;
+    const approvedAt = Date.parse(request.decision?.at ?? request.createdAt);
+    if (deadlineMs !== undefined && clock.now() - approvedAt >= deadlineMs) {
+      const previous = await findPrevious(request);
+      if (previous) {
+        log.info(
+          { actionId: previous.id },
+          'past the submit deadline, Defender had the action: following it',
+        );
+        await recordSubmitted(request, previous);
+        return `recovered ${previous.id}`;
+      }
+      const failure = notSubmittedFailure(request, deadlineMs);
+      log.warn(
+        { attempts: request.submission?.attempts ?? 0, lastError: request.submission?.lastError },
+        'not submitted by the deadline; ending the request',
+      );
+      await applyAndDispatch(
+        deps,
+        request.id,
+        { type: 'submitFailed', failure, at: clock.nowIso() },
+        {
+          action: 'failed',
+          detail: `${failure.code}: not accepted by Defender within ${deadlineWords(deadlineMs)} of the approval, after ${request.submission?.attempts ?? 0} attempts; nothing was created in Defender. ${failure.message}`,
+        },
+      );
+      return 'not submitted by its deadline';
     }
 
     // Wait for the run budget before taking a session: a request that only waits for its turn must not hold one of
@@ -202,6 +249,9 @@ export function createSubmitProcessor(deps: JobDeps) {
         { err: error.message, code: error.code, status: error.status, target: error.target },
         'submit failed',
       );
+      // Kept on the request: if no attempt succeeds by SUBMIT_DEADLINE, the card says what Defender last answered.
+      if (error.retryable)
+        await requests.transition(request.id, { type: 'submitAttemptFailed', error: attemptError(error) });
       // No token, or a 429: nothing was created, so the next attempt need not look for an action or wait for one.
       if (error.code === TOKEN_FAILED || error.kind === 'throttled')
         await requests.transition(request.id, { type: 'submitNotCreated' });
