@@ -48,6 +48,12 @@ export const CHAT_COMMANDS: readonly ChatCommandSpec[] = [
     description: 'Cancel a request that has not finished',
   },
   {
+    verb: 'audit',
+    usage: 'audit <request id>',
+    example: 'audit LR-7K3F9Q',
+    description: 'Show who asked, decided and ran a request, and when (requester and approvers only)',
+  },
+  {
     verb: 'scripts',
     usage: 'scripts',
     example: 'scripts',

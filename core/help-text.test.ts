@@ -15,6 +15,11 @@ describe('helpText', () => {
     expect(text).toContain(`\`${SEQUENCE_EXAMPLE}\``);
   });
 
+  it('tells how to read a request’s audit trail', () => {
+    expect(helpText()).toContain('- `audit <request id>` — Show who asked, decided and ran a request');
+    expect(helpText()).toContain('`audit LR-7K3F9Q`');
+  });
+
   it('keeps code spans balanced', () => {
     expect((helpText().match(/`/g) ?? []).length % 2).toBe(0);
   });

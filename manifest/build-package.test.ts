@@ -53,6 +53,20 @@ describe('buildManifest', () => {
     }
   });
 
+  it('offers every command a user can type, audit included, in every scope', () => {
+    for (const list of buildManifest(options).bots[0]?.commandLists ?? [])
+      expect(list.commands.map((c) => c.title)).toEqual([
+        'run',
+        'getfile',
+        'putfile',
+        'status',
+        'cancel',
+        'audit',
+        'scripts',
+        'help',
+      ]);
+  });
+
   it('sets the bot id, the app id, the version and the valid domain', () => {
     const manifest = buildManifest(options);
     expect(manifest.bots[0]?.botId).toBe(APP_ID);
