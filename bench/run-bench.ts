@@ -1,5 +1,6 @@
 // `npm run bench`: 100 live response requests in a burst through the real bot against the Defender simulator on a
 // compressed clock, then the naive strategy against a fresh simulator; writes bench/results/latest.{json,md,svg}.
+// `npm run bench -- --soak [--requests N]` and `npm run bench -- --memory` run soak.ts instead.
 // Everything listens on and talks to 127.0.0.1 only, and every wait has a deadline.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -13,12 +14,47 @@ import { runNaive } from './naive-driver.js';
 import { startSimProcess } from './processes.js';
 import { renderChart, renderReport } from './report.js';
 import { ACTION_MS, deviceName, LIMITS, NAIVE_POLL_SIM_MS, REQUESTS, SPEED } from './scenario.js';
+import { runSoak } from './soak.js';
 
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 /** The whole benchmark gives up after this long, whatever it is waiting for. */
 const HARD_LIMIT_MS = 10 * 60_000;
 
+/** `--requests N` on the command line, else `fallback`. */
+function requestsArg(fallback: number): number {
+  const at = process.argv.indexOf('--requests');
+  const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  if (!Number.isInteger(value) || value < 1) throw new Error('--requests takes a positive whole number');
+  return value;
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--soak') || process.argv.includes('--memory')) {
+    mkdirSync(resultsDir, { recursive: true });
+    const soak = process.argv.includes('--soak');
+    const requests = requestsArg(soak ? 10_000 : 1_000);
+    const half = Math.floor(requests / 2);
+    await runSoak(
+      soak
+        ? {
+            requests,
+            phases: [requests],
+            approveEvery: 20,
+            compressRetention: true,
+            resultsDir,
+            name: 'soak',
+          }
+        : {
+            requests,
+            phases: [half, requests - half],
+            approveEvery: 1,
+            compressRetention: false,
+            resultsDir,
+            name: 'memory',
+          },
+    );
+    return;
+  }
   const hardStop = setTimeout(() => {
     process.stderr.write(`bench: stopped after ${HARD_LIMIT_MS / 60_000} minutes without finishing\n`);
     process.exit(2);
