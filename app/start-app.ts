@@ -41,6 +41,7 @@ import { createFreshLinksProcessor } from '../jobs/fresh-links-processor.js';
 import type { JobDeps } from '../jobs/job-deps.js';
 import { createJobScheduler } from '../jobs/job-scheduler.js';
 import { createPollProcessor } from '../jobs/poll-processor.js';
+import { createQueuePlaces } from '../jobs/queue-place.js';
 import { createReconcileProcessor } from '../jobs/reconcile-processor.js';
 import { createResultProcessor } from '../jobs/result-processor.js';
 import { createSubmitProcessor } from '../jobs/submit-processor.js';
@@ -185,6 +186,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const jobDefender = createBudgetedDefender(client, budget, { maxWaitMs: JOB_BUDGET_WAIT_MS });
   const downloadDefender = createBudgetedDefender(client, budget, { maxWaitMs: DOWNLOAD_BUDGET_WAIT_MS });
   const sessions = createSessionSlots({ redis, keys, maxSessions: config.defender.maxSessions });
+  const queuePlace = createQueuePlaces({ requests, budget });
   const links = createResultLinkStore({ redis, keys });
   // DOWNLOAD_MODE=sso: cards' download buttons open the tab at the request in Teams (files need sign-in).
   const tabDeepLink = signInDownloadLinkOf(config.tab);
@@ -282,6 +284,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         publicBaseUrl: config.publicBaseUrl,
         ...(tabDeepLink ? { tabDeepLink } : {}),
         ...(beforeEffects ? { beforeEffects } : {}),
+        queuePlace,
       },
       redis,
       keys,
@@ -407,6 +410,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           threadRates: config.teamsThreadRates,
           publicBaseUrl: config.publicBaseUrl,
           ...(tabDeepLink ? { tabDeepLink } : {}),
+          queuePlace,
         }),
       },
       {

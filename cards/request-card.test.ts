@@ -347,8 +347,23 @@ describe('renderRequestCard', () => {
     it('says who approved and when, and the queue position while waiting', () => {
       const card = renderRequestCard(fixtureRequest('Approved'), fixtureOptions({ queuePosition: 3 }));
       expect(texts(card)).toContain('Approved by Marcus Chen at 09:05 UTC — queued');
-      expect(texts(card)).toContain('Position 3 in the queue — waiting for Defender capacity.');
+      expect(texts(card)).toContain('3rd in line — waiting for Defender capacity.');
       expect(texts(render(fixtureRequest('InProgress')))).toContain('Approved by Marcus Chen at 09:05 UTC');
+    });
+
+    it('says when a waiting request starts by the budget, or that it goes now when its slot is free', () => {
+      const later = renderRequestCard(
+        fixtureRequest('Approved'),
+        fixtureOptions({ queuePosition: 12, queueStartsAt: '2024-05-14T09:24:10Z' }),
+      );
+      expect(texts(later)).toContain(
+        "12th in line — starts about 09:24 UTC (Defender's live response rate limit).",
+      );
+      const now = renderRequestCard(
+        fixtureRequest('Approved'),
+        fixtureOptions({ queuePosition: 2, queueStartsAt: FIXTURE_NOW.toISOString() }),
+      );
+      expect(texts(now)).toContain('2nd in line — goes to Defender now.');
     });
 
     it('says a pending action waits for the device to check in, without calling an active device offline', () => {

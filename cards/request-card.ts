@@ -1,5 +1,6 @@
 // The live response request card: computes the card's data from a request, binds it to the template, keeps it small.
 import { describeCommand } from '../core/commands.js';
+import { ordinal } from '../core/estimate-start.js';
 import { describeOnCall } from '../core/on-call.js';
 import type {
   CommandProgress,
@@ -47,6 +48,8 @@ export interface RequestCardOptions {
   tabDeepLink?: (requestId: string) => string;
   /** Position in the submit queue, shown while the request is Approved and waiting. */
   queuePosition?: number;
+  /** When the run budget's windows let this place start (ISO), shown with the position. */
+  queueStartsAt?: string;
   /** IANA time zone the card's times are written in and labelled with. Default `UTC`. */
   timeZoneLabel?: string;
   /** Why the bot refused this viewer's click: shown first, for them only (an invoke response card). */
@@ -408,14 +411,7 @@ function statusLines(
 
   switch (state) {
     case 'Approved':
-      lines.push(
-        line(
-          options.queuePosition !== undefined
-            ? `Position ${options.queuePosition} in the queue — waiting for Defender capacity.`
-            : 'Waiting for a free live response session.',
-          'subtle',
-        ),
-      );
+      lines.push(line(queueLine(options, clock), 'subtle'));
       break;
     case 'Submitting':
       lines.push(line('Sending the request to Defender…', 'subtle'));
@@ -483,6 +479,17 @@ function statusLines(
   }
   if (request.notice) lines.push(line(clip(request.notice, budget.freeTextChars), 'notice'));
   return lines;
+}
+
+/** "3rd in line — starts about 14:05 UTC": where an approved request stands and when the run budget lets it go. */
+function queueLine(options: RequestCardOptions, clock: CardClock): string {
+  const { queuePosition: place, queueStartsAt: startsAt } = options;
+  if (place === undefined) return 'Waiting for a free live response session.';
+  const where = `${ordinal(place)} in line`;
+  if (!startsAt) return `${where} — waiting for Defender capacity.`;
+  // A slot free within seconds: a time of day would read as already late.
+  if (Date.parse(startsAt) - options.now.getTime() < 5_000) return `${where} — goes to Defender now.`;
+  return `${where} — starts about ${clock.format(startsAt)} (Defender's live response rate limit).`;
 }
 
 interface FailedScript {

@@ -90,8 +90,6 @@ export function effectsOf(
     case 'submitted':
     case 'actionObserved':
       card();
-      if (changed && cause.type === 'submitted' && !before.actionId)
-        effects.push({ type: 'refreshQueuePositions' });
       if (changed && isFinal(after.state) && !isFinal(before.state)) {
         effects.push({ type: 'releaseSession' });
         effects.push({
@@ -111,5 +109,16 @@ export function effectsOf(
       // approve's siblings (reject, expire), cancelConfirmed, resultFetched, linksRenewed, notice: the card shows it.
       card();
   }
+  // Whoever leaves the line (submitted, cancelled or failed before Defender had it) moves everyone behind up.
+  if (changed && waitsInLine(before) && !waitsInLine(after)) effects.push({ type: 'refreshQueuePositions' });
   return effects;
+}
+
+/** Approved and not handed to Defender yet: what the store's queue index holds. */
+function waitsInLine(request: LiveResponseRequest): boolean {
+  return (
+    !isFinal(request.state) &&
+    !request.actionId &&
+    (request.state === 'Approved' || request.state === 'Submitting')
+  );
 }

@@ -251,11 +251,11 @@ describe('effects of a transition (what must follow it)', () => {
       effects(r, { type: 'submitted', action: action('Succeeded', ['Completed', 'Completed']), at: at(12) }),
     ).toEqual([
       { type: 'updateCard', tag: r.version + 1 },
-      { type: 'refreshQueuePositions' },
       { type: 'releaseSession' },
       { type: 'audit', action: 'finished', detail: 'Succeeded (Defender: Succeeded)' },
       { type: 'fetchResult', index: 0 },
       { type: 'fetchResult', index: 1 },
+      { type: 'refreshQueuePositions' },
     ]);
   });
 
@@ -271,9 +271,11 @@ describe('effects of a transition (what must follow it)', () => {
 
   it('asks Defender to cancel a running action, and cancels at once what was not sent', () => {
     let r = step(posted(), { type: 'approve', by: approver, at: at(10) });
+    // Leaving the line moves everyone behind up.
     expect(effects(r, { type: 'cancel', by: requester, at: at(11) })).toEqual([
       { type: 'updateCard', tag: r.version + 1 },
       { type: 'releaseSession' },
+      { type: 'refreshQueuePositions' },
     ]);
     r = step(r, { type: 'submitted', action: action('InProgress', ['InProgress', 'Created']), at: at(12) });
     expect(effects(r, { type: 'cancel', by: requester, at: at(13) })).toEqual([
@@ -290,7 +292,11 @@ describe('effects of a transition (what must follow it)', () => {
         failure: { code: 'DisallowedOperation', message: 'no' },
         at: at(11),
       }),
-    ).toEqual([{ type: 'updateCard', tag: r.version + 1 }, { type: 'releaseSession' }]);
+    ).toEqual([
+      { type: 'updateCard', tag: r.version + 1 },
+      { type: 'releaseSession' },
+      { type: 'refreshQueuePositions' },
+    ]);
   });
 
   it('renews every link and clears the "fetching" notice in one change: one card update', () => {

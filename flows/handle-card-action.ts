@@ -19,6 +19,7 @@ import { isFinal, type LiveResponseRequest, type Person } from '../core/request.
 import { normaliseRequestId } from '../core/request-id.js';
 import { actorOf } from '../core/request-store.js';
 import { applyAndDispatch } from '../jobs/dispatch-effects.js';
+import { queueCardOptions } from '../jobs/queue-place.js';
 import { cancelRequest } from './cancel-request.js';
 import type { ChatTurn } from './chat-turn.js';
 import type { FlowDeps } from './handle-message.js';
@@ -32,7 +33,8 @@ export type ActionReply =
 type ActionDeps = Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock' | 'logger' | 'publicBaseUrl'> &
   Partial<Pick<FlowDeps, 'onCall'>> &
   Partial<Pick<FlowDeps, 'beforeEffects'>> &
-  Partial<Pick<FlowDeps, 'tabDeepLink'>>;
+  Partial<Pick<FlowDeps, 'tabDeepLink'>> &
+  Partial<Pick<FlowDeps, 'queuePlace'>>;
 
 /** Fills in the clicker's UPN when the policy names approvers by UPN and the object id alone did not match. */
 async function identify(turn: ChatTurn, deps: ActionDeps): Promise<Person> {
@@ -66,13 +68,13 @@ async function view(
   deps: ActionDeps,
   refusal?: string,
 ): Promise<AdaptiveCard> {
-  const queuePosition = (await deps.requests.queuePosition(request.id)) ?? undefined;
+  const queue = await queueCardOptions(request.id, deps.requests, deps.queuePlace);
   return renderRequestCard(request, {
     viewer,
     now: new Date(deps.clock.now()),
     publicBaseUrl: deps.publicBaseUrl,
     ...(deps.tabDeepLink ? { tabDeepLink: deps.tabDeepLink } : {}),
-    ...(queuePosition ? { queuePosition } : {}),
+    ...queue,
     ...(refusal ? { refusal } : {}),
   });
 }

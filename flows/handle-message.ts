@@ -25,6 +25,7 @@ import type { LibraryFile, MachineAction } from '../defender/types.js';
 import type { OnCallDirectory } from '../graph/on-call-directory.js';
 import { applyAndDispatch, type EffectPorts } from '../jobs/dispatch-effects.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
+import type { QueuePlaceOf } from '../jobs/queue-place.js';
 import { cancelRequest } from './cancel-request.js';
 import type { ChatTurn } from './chat-turn.js';
 import { lookupIdsOf, namedTier, onCallForRequest } from './on-call-now.js';
@@ -58,6 +59,8 @@ export interface FlowDeps {
   tabDeepLink?: (requestId: string) => string;
   /** Test-only hook between a write and its effects (see EffectPorts). */
   beforeEffects?: EffectPorts['beforeEffects'];
+  /** A waiting request's place in line and estimated start, for the cards a click answers with. */
+  queuePlace?: QueuePlaceOf;
 }
 
 export async function handleMessage(turn: ChatTurn, text: string, deps: FlowDeps): Promise<void> {

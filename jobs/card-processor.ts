@@ -13,6 +13,7 @@ import { TEAMS_APP_LIMITER_KEY, TEAMS_APP_RATES } from '../core/teams-limits.js'
 import { type CardPort, TeamsApiError } from './card-port.js';
 import { postpone } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
+import { type QueuePlaceOf, queueCardOptions } from './queue-place.js';
 
 export interface CardDeps {
   requests: RequestStore;
@@ -26,6 +27,8 @@ export interface CardDeps {
   publicBaseUrl: string;
   /** DOWNLOAD_MODE=sso: download buttons open the tab at the request (see RequestCardOptions). */
   tabDeepLink?: (requestId: string) => string;
+  /** A waiting request's place in line and estimated start; without it the card shows the place alone. */
+  queuePlace?: QueuePlaceOf;
 }
 
 const FINGERPRINT_TTL_SECONDS = 30 * 24 * 3600;
@@ -75,14 +78,14 @@ export function createCardProcessor(deps: CardDeps) {
     try {
       const request = await requests.get(requestId);
       if (!request?.card) return 'no card yet';
-      const queuePosition = (await requests.queuePosition(requestId)) ?? undefined;
+      const queue = await queueCardOptions(requestId, requests, deps.queuePlace);
       // The card as everyone sees it: every client shows it as posted, so it must work without a per-user view.
       const card = renderRequestCard(request, {
         viewer: 'everyone',
         now: new Date(clock.now()),
         publicBaseUrl: deps.publicBaseUrl,
         ...(deps.tabDeepLink ? { tabDeepLink: deps.tabDeepLink } : {}),
-        ...(queuePosition ? { queuePosition } : {}),
+        ...queue,
       });
       const fingerprint = createHash('sha256').update(JSON.stringify(card)).digest('base64url');
       const shown = (await redis.get(keys.cardFingerprint(requestId)))?.split(' ');

@@ -8,12 +8,12 @@ import type { AuditEntry, RequestStore, StoreTransitionResult } from '../core/re
 import type { SessionSlots } from '../defender/session-slots.js';
 import type { JobScheduler } from './job-scheduler.js';
 
-/** How many requests at the head of the queue get their card's position refreshed after each submission. */
-export const QUEUE_POSITIONS_SHOWN = 5;
-
 export interface EffectPorts {
   requests: RequestStore;
-  scheduler: Pick<JobScheduler, 'submit' | 'updateCard' | 'expireAt' | 'fetchResult' | 'cancel'>;
+  scheduler: Pick<
+    JobScheduler,
+    'submit' | 'updateCard' | 'expireAt' | 'fetchResult' | 'cancel' | 'refreshQueuePlace'
+  >;
   clock: { now(): number };
   /**
    * Where slots are released (workers). Without it (a Teams turn) a slot is left to the poller's orphan sweep, which
@@ -48,12 +48,15 @@ async function carryOut(
       await ports.sessions?.release(request.id);
       return;
     case 'refreshQueuePositions': {
-      // Only the head of the queue: positions further back change on every submission and would cost an update each.
+      // Everyone still waiting moved up. One coalesced background job per card (see refreshQueuePlace) keeps a long
+      // line within Teams' rate: a card whose update is held back shows the place of when it is sent. Requests without
+      // a card of their own (a fan-out's devices) or already on their way to Defender have no place to show.
       const queued = await requests.queuedIds();
       await Promise.all(
-        queued
-          .slice(0, QUEUE_POSITIONS_SHOWN)
-          .map((id, index) => scheduler.updateCard(id, `q${index + 1}`, 0, true)),
+      const waiting = await Promise.all(queued.map((id) => requests.get(id)));
+        waiting
+          .filter((r): r is LiveResponseRequest => r?.state === 'Approved' && Boolean(r.card))
+          .map((r) => scheduler.refreshQueuePlace(r.id)),
       );
       return;
     }

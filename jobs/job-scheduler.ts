@@ -16,6 +16,11 @@ export interface JobScheduler {
    * `background` updates (a queue position moving up) wait behind every state change when Teams' rate is busy.
    */
   updateCard(requestId: string, tag: string | number, delayMs?: number, background?: boolean): Promise<void>;
+  /**
+   * The card of a request waiting in line shows its new place and start: one pending job per request (moves within
+   * QUEUE_PLACE_COALESCE_MS, or while Teams' rate holds it back, are one update), at background priority.
+   */
+  refreshQueuePlace(requestId: string): Promise<void>;
   startPolling(everyMs: number): Promise<void>;
   startReconciling(everyMs: number): Promise<void>;
   /** What the reconciler uses to put back a request's lost job, under the id the job always has. */
@@ -68,6 +73,9 @@ const PENDING_STATES: readonly (JobState | 'unknown')[] = [
 
 /** BullMQ priority of background card updates (jobs without one go first). */
 const BACKGROUND_PRIORITY = 10;
+
+/** Moves of the line within this long update a waiting card once. */
+export const QUEUE_PLACE_COALESCE_MS = 1_000;
 
 /**
  * How long BullMQ keeps finished jobs. The request record and its audit trail are the history (REQUEST_RETENTION,
@@ -174,6 +182,15 @@ export function createJobScheduler(deps: {
         delay: delayMs,
         // BullMQ runs jobs without a priority before any prioritized one.
         ...(background ? { priority: BACKGROUND_PRIORITY } : {}),
+      }),
+    // Removed once done, so the next move adds it again; while it waits (or Teams' rate postpones it) adding is a no-op
+    // and the one job renders the place as it is when it runs.
+    refreshQueuePlace: (requestId) =>
+      add('updateCard', { requestId }, `card-${requestId}-queue`, {
+        delay: QUEUE_PLACE_COALESCE_MS,
+        priority: BACKGROUND_PRIORITY,
+        removeOnComplete: true,
+        removeOnFail: true,
       }),
     async startPolling(everyMs) {
       const queue = queues.get(JOB_QUEUE.poll);

@@ -26,3 +26,17 @@ export function createQueuePlaces(deps: {
     return at === undefined ? null : { place, startsAt: new Date(at).toISOString() };
   };
 }
+
+/** The card options of a request's place in line: with its estimated start when `queuePlace` is given. */
+export async function queueCardOptions(
+  requestId: string,
+  requests: Pick<RequestStore, 'queuePosition'>,
+  queuePlace?: QueuePlaceOf,
+): Promise<{ queuePosition?: number; queueStartsAt?: string }> {
+  if (queuePlace) {
+    const found = await queuePlace(requestId);
+    return found ? { queuePosition: found.place, queueStartsAt: found.startsAt } : {};
+  }
+  const position = await requests.queuePosition(requestId);
+  return position ? { queuePosition: position } : {};
+}

@@ -12,8 +12,6 @@ import { applyAndDispatch } from './dispatch-effects.js';
 import { type JobDeps, postpone } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
 
-export { QUEUE_POSITIONS_SHOWN } from './dispatch-effects.js';
-
 /** Defender can take a moment to list a just-created action; wait this long before concluding it was not created. */
 export const CREATION_GRACE_MS = 15_000;
 

@@ -58,7 +58,7 @@ describe('the runliveresponse budget', () => {
 
     // The requests that had to wait said where they were in the queue.
     const waited = requests.filter((r) =>
-      cardVersions(stack, r.activity.id).some((c) => /Position \d+ in the queue/.test(cardText(c))),
+      cardVersions(stack, r.activity.id).some((c) => /\d+(st|nd|rd|th) in line/.test(cardText(c))),
     );
     expect(waited.length).toBeGreaterThanOrEqual(1);
     for (const request of requests) expectCardsSafe(stack, request.activity.id);
@@ -107,7 +107,7 @@ describe('the live response session limit', () => {
       second.activity.id,
       /Queued: all 1 live response sessions are in use/,
     );
-    expect(cardText(queued)).toMatch(/Position 1 in the queue/);
+    expect(cardText(queued)).toMatch(/1st in line/);
     expect(actionsOf(stack, second.requestId)).toHaveLength(0);
 
     await waitForFinalCard(stack, first.activity.id, /Succeeded/);
