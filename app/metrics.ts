@@ -35,6 +35,8 @@ export interface Metrics {
   instrumentCardPort(port: CardPort): CardPort;
   /** Requests the reconciler repaired, by what it did (registered here; the reconciler increments it). */
   readonly reconcilerRepairs: Counter<'kind'>;
+  /** Counts one answer Teams gave the connector: every reply, card send and update, 429s included. */
+  teamsCall(call: string, status: number): void;
   contentType: string;
   render(): Promise<string>;
 }
@@ -136,6 +138,12 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const teamsCalls = new Counter({
+    name: 'lr_teams_calls_total',
+    help: 'HTTP calls to the Teams connector (turn replies, card sends and updates, roster look-ups) by call and status (429 = throttled, each retry counted; 0 = no answer; others by class).',
+    labelNames: ['call', 'status'] as const,
+    registers: [registry],
+  });
   const reconcilerRepairs = new Counter({
     name: 'lr_reconciler_repairs_total',
     help: 'Requests the reconciler found without the job their state needs, by what it did.',
@@ -230,6 +238,11 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   return {
     registry,
     reconcilerRepairs,
+    teamsCall(call, status) {
+      // 429 exactly (what to alert on); other statuses by class so the label set stays small.
+      const label = status === 429 || status === 0 ? String(status) : `${Math.floor(status / 100)}xx`;
+      teamsCalls.inc({ call, status: label });
+    },
     contentType: registry.contentType,
     render: () => registry.metrics(),
     requests: {

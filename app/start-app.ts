@@ -224,7 +224,11 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
     cacheMs: config.onCall.cacheMs,
   });
 
-  const auth = new TeamsPacedAuthentication(botAuthenticationOptions(config.bot), { limiter, logger });
+  const auth = new TeamsPacedAuthentication(botAuthenticationOptions(config.bot), {
+    limiter,
+    logger,
+    onCall: (call, status) => metrics.teamsCall(call, status),
+  });
   const adapter = new CloudAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
     logger.error({ err: error.message, stack: error.stack, activityId: context.activity.id }, 'turn failed');

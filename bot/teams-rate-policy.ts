@@ -22,6 +22,64 @@ const MAX_WAIT_MS = 10_000;
 
 type Pace = () => Promise<void>;
 
+/** What Teams answered one HTTP call: `call` is a bounded label (method and resource kind, never an id). */
+export type TeamsCallObserver = (call: string, status: number) => void;
+
+/**
+ * The slice of @azure/core-rest-pipeline a ConnectorClient exposes at `client.pipeline` (botbuilder-stdlib's
+ * ServiceClientContext); typed here rather than importing a package the bot does not depend on directly.
+ */
+interface HttpPipeline {
+  addPolicy(
+    policy: {
+      name: string;
+      sendRequest(
+        request: { method: string; url: string },
+        next: (request: { method: string; url: string }) => Promise<{ status: number }>,
+      ): Promise<{ status: number }>;
+    },
+    options?: { afterPhase?: 'Serialize' | 'Retry' | 'Sign' },
+  ): void;
+}
+
+/** `POST activities` (a reply or a new card), `PUT activities` (a card update), `GET members`, … */
+export function teamsCallLabel(method: string, url: string): string {
+  const path = new URL(url, 'http://x').pathname;
+  const kind = /\/activities(\/|$)/.test(path)
+    ? 'activities'
+    : /\/(pagedmembers|members)(\/|$)/i.test(path)
+      ? 'members'
+      : /\/conversations\/?$/.test(path)
+        ? 'conversations'
+        : 'other';
+  return `${method.toUpperCase()} ${kind}`;
+}
+
+/**
+ * Tells `observe` of every HTTP answer, 429s included: placed after the pipeline's retry phase, it sees each attempt
+ * the connector's own retry policy makes (a 429 retried there never reaches the caller as an error).
+ */
+function observed(client: ConnectorClient, observe: TeamsCallObserver): void {
+  const pipeline = (client as unknown as { client?: { pipeline?: HttpPipeline } }).client?.pipeline;
+  pipeline?.addPolicy(
+    {
+      name: 'lr-teams-call-observer',
+      async sendRequest(request, next) {
+        try {
+          const response = await next(request);
+          observe(teamsCallLabel(request.method, request.url), response.status);
+          return response;
+        } catch (error) {
+          // No answer (refused, reset, timeout): status 0.
+          observe(teamsCallLabel(request.method, request.url), 0);
+          throw error;
+        }
+      },
+    },
+    { afterPhase: 'Retry' },
+  );
+}
+
 /** The client with every conversations operation waiting for `pace` first. */
 function paced(client: ConnectorClient, pace: Pace): ConnectorClient {
   const operations = client.conversations;
@@ -41,12 +99,19 @@ function paced(client: ConnectorClient, pace: Pace): ConnectorClient {
 /** Bot Framework authentication whose connector clients keep to Teams' rate per app. */
 export class TeamsPacedAuthentication extends ConfigurationBotFrameworkAuthentication {
   private readonly pace: Pace;
+  private readonly observe: TeamsCallObserver | undefined;
 
   constructor(
     options: ConfigurationBotFrameworkAuthenticationOptions,
-    deps: { limiter: Pick<SlidingWindowLimiter, 'acquire'>; logger: Pick<Logger, 'warn'> },
+    deps: {
+      limiter: Pick<SlidingWindowLimiter, 'acquire'>;
+      logger: Pick<Logger, 'warn'>;
+      /** Hears every answer Teams gives the connector (turn replies, card updates, roster look-ups). */
+      onCall?: TeamsCallObserver;
+    },
   ) {
     super(options);
+    this.observe = deps.onCall;
     this.pace = async () => {
       const grant = await deps.limiter.acquire(TEAMS_APP_LIMITER_KEY, TEAMS_APP_RATES, MAX_WAIT_MS);
       if (!grant.ok) deps.logger.warn({ waitMs: grant.waitMs }, 'Teams call made over the app rate');
@@ -80,8 +145,11 @@ export class TeamsPacedAuthentication extends ConfigurationBotFrameworkAuthentic
 
   private pacedFactory(inner: ConnectorFactory): ConnectorFactory {
     return {
-      create: async (serviceUrl: string, audience?: string) =>
-        paced(await inner.create(serviceUrl, audience), this.pace),
+      create: async (serviceUrl: string, audience?: string) => {
+        const client = await inner.create(serviceUrl, audience);
+        if (this.observe) observed(client, this.observe);
+        return paced(client, this.pace);
+      },
     };
   }
 }
