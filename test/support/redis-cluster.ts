@@ -38,6 +38,12 @@ export interface RedisNode {
   stop(): Promise<void>;
 }
 
+/** Servers still running: killed when the test process exits, even after a hook timed out before `close()`. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const server of live) server.kill('SIGKILL');
+});
+
 /** Ports handed out in this test process: a port free a moment ago can be handed out again to a node starting beside. */
 const handedOut = new Set<number>();
 async function uniquePort(): Promise<number> {
@@ -73,8 +79,11 @@ export async function startRedisNode(dir: string, options: NodeOptions = {}): Pr
     );
 
   let child: ChildProcess | undefined = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const spawned = child;
+  live.add(spawned);
   const exited = new Promise<void>((resolve) => {
     child?.once('exit', () => {
+      live.delete(spawned);
       child = undefined;
       resolve();
     });
