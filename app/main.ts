@@ -1,6 +1,7 @@
 // `npm start` / `node dist/app/main.js`: reads the configuration, starts the bot (HTTP + workers; `--worker-only`;
 // `--http-only`) and stops cleanly on SIGTERM/SIGINT within SHUTDOWN_TIMEOUT. Everything it writes is a JSON line.
 import { ConfigError, describeConfig, readConfig } from './config.js';
+import { routeConsoleToLogger } from './console-to-log.js';
 import { createLogger } from './logger.js';
 import { createShutdown, logProcessFailures } from './shutdown.js';
 import { startApp } from './start-app.js';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  routeConsoleToLogger(logger);
   logProcessFailures(logger, (code) => process.exit(code));
   const mode = modeOf(process.argv);
   logger.info({ config: describeConfig(config), mode: mode.name }, 'starting');

@@ -4,6 +4,7 @@ import type { CloudAdapter } from 'botbuilder';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { withLogContext } from '../core/log-context.js';
 import type { LiveResponseRequest, ResultFile } from '../core/request.js';
 import type { RequestStore } from '../core/request-store.js';
 import { resultFileName } from '../core/result-file-name.js';
@@ -19,7 +20,7 @@ import {
 } from '../defender/result-links.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
 import { activityProblem } from './activity-problem.js';
-import type { LrBot } from './lr-bot.js';
+import { type LrBot, turnLogFields } from './lr-bot.js';
 import { PUBLIC_PAGES } from './public-pages.js';
 
 export interface HttpDeps {
@@ -159,7 +160,10 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       res.status(401).json({ error: 'this bot only accepts activities signed by the Bot Framework' });
       return;
     }
-    await deps.adapter.process(req, res, (context) => deps.bot.run(context));
+    // One log context for the whole turn: its flow's lines, onTurnError's and botbuilder's own (see console-to-log).
+    await withLogContext(turnLogFields(req.body), () =>
+      deps.adapter.process(req, res, (context) => deps.bot.run(context)),
+    );
   });
 
   for (const [path, { title, paragraphs }] of Object.entries(PUBLIC_PAGES))

@@ -22,6 +22,36 @@ export interface BotDeps {
   onSend?: (conversationId: string) => Promise<void>;
 }
 
+const REQUEST_ID = /\bLR-[0-9A-Z]{6}\b/i;
+
+/**
+ * What every log line of a Teams turn carries (through core/log-context.ts): the activity, and the request it is
+ * about when the activity names one — a card click's data, the Action.Submit fallback's value, or a typed
+ * `status`/`cancel`/`audit LR-…`. A turn that creates its request adds the id when it has one (handle-message).
+ */
+export function turnLogFields(activity: unknown): Record<string, string | undefined> {
+  if (typeof activity !== 'object' || activity === null) return {};
+  const { id, type, value, text } = activity as {
+    id?: unknown;
+    type?: unknown;
+    value?: unknown;
+    text?: unknown;
+  };
+  const data = (value as { action?: { data?: unknown } } | undefined)?.action?.data ?? value;
+  const fromData = (data as { requestId?: unknown } | undefined)?.requestId;
+  const named =
+    typeof fromData === 'string'
+      ? REQUEST_ID.exec(fromData)?.[0]
+      : typeof text === 'string'
+        ? REQUEST_ID.exec(text)?.[0]
+        : undefined;
+  return {
+    activityId: typeof id === 'string' ? id.slice(0, 100) : undefined,
+    activityType: typeof type === 'string' ? type.slice(0, 40) : undefined,
+    requestId: named?.toUpperCase(),
+  };
+}
+
 const CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 const MESSAGE_CONTENT_TYPE = 'application/vnd.microsoft.activity.message';
 

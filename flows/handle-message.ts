@@ -11,6 +11,7 @@ import { formatInvalid, helpText } from '../core/help-text.js';
 import { teamsMarkdown } from '../core/help-text-markdown.js';
 import { newRequest } from '../core/new-request.js';
 import { describeOnCall } from '../core/on-call.js';
+import { addLogContext } from '../core/log-context.js';
 import { type ParsedMessage, parseMessage } from '../core/parse-message.js';
 import type { LiveResponseRequest, Person } from '../core/request.js';
 import { newRequestId } from '../core/request-id.js';
@@ -247,5 +248,6 @@ async function createRequest(
       version: posted.ok ? posted.request.version : undefined,
     },
     'approval card posted',
+  addLogContext({ requestId: request.id });
   );
 }
