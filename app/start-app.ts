@@ -374,10 +374,10 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         pollIntervalMs: config.pollIntervalMs,
         channelLabel: () => 'Teams',
         transcriptMaxBytes: 1024 * 1024,
+        submitDeadlineMs: config.deadlines.submitMs,
       },
     };
     const workers = startWorkers(
-        submitDeadlineMs: config.deadlines.submitMs,
       {
         submit: createSubmitProcessor(deps),
         poll: createPollProcessor(deps),
@@ -400,10 +400,10 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           reconcile: {
             graceMs: config.reconcileIntervalMs,
             onRepair: (kind) => metrics.reconcilerRepairs.inc({ kind }),
+            deadlines: config.deadlines,
           },
         }),
         updateCard: createCardProcessor({
-            deadlines: config.deadlines,
           requests,
           teams: metrics.instrumentCardPort(createTeamsCardPort(adapter, config.bot.appId)),
           limiter,

@@ -86,6 +86,7 @@ export function effectsOf(
     // The attempt's bookkeeping: the card moves on when Defender answers.
     case 'submitStarted':
     case 'submitNotCreated':
+    case 'submitAttemptFailed':
       break;
     case 'submitted':
     case 'actionObserved':
@@ -95,7 +96,6 @@ export function effectsOf(
         effects.push({
           type: 'audit',
           action: 'finished',
-    case 'submitAttemptFailed':
           detail: `${after.state} (Defender: ${cause.actionStatus ?? after.actionStatus ?? 'unknown'})`,
         });
       }

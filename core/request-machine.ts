@@ -197,11 +197,6 @@ function nextState(request: LiveResponseRequest, event: RequestEvent): NextState
       const { lastAttemptAt: _answered, ...submission } = request.submission;
       return done(request, { ...request, submission });
     }
-    case 'submitted':
-    case 'actionObserved': {
-      if (isFinal(request.state)) return { ok: true, request, changed: false };
-      if (event.type === 'submitted' && request.actionId && request.actionId !== event.action.id)
-        return refuse('NotSubmittable', `${request.id} already has Defender action ${request.actionId}.`);
     case 'submitAttemptFailed': {
       if (request.state !== 'Approved' && request.state !== 'Submitting')
         return { ok: true, request, changed: false };
@@ -210,6 +205,11 @@ function nextState(request: LiveResponseRequest, event: RequestEvent): NextState
         submission: { attempts: 0, ...request.submission, lastError: event.error },
       });
     }
+    case 'submitted':
+    case 'actionObserved': {
+      if (isFinal(request.state)) return { ok: true, request, changed: false };
+      if (event.type === 'submitted' && request.actionId && request.actionId !== event.action.id)
+        return refuse('NotSubmittable', `${request.id} already has Defender action ${request.actionId}.`);
       return done(request, observeAction(request, event.action, event.at, event.type === 'submitted'));
     }
     case 'submitFailed': {
