@@ -119,6 +119,21 @@ describe('readConfig', () => {
     );
   });
 
+  it('keeps follow-up pre-approval off by default; on, for FOLLOWUP_PREAPPROVAL_WINDOW (15 min by default)', () => {
+    expect(readConfig(minimal).followUpPreApprovalMs).toBeNull();
+    expect(readConfig({ ...minimal, FOLLOWUP_PREAPPROVAL: 'on' }).followUpPreApprovalMs).toBe(15 * 60_000);
+    expect(
+      readConfig({ ...minimal, FOLLOWUP_PREAPPROVAL: 'on', FOLLOWUP_PREAPPROVAL_WINDOW: '5m' })
+        .followUpPreApprovalMs,
+    ).toBe(5 * 60_000);
+    expect(problemsOf({ ...minimal, FOLLOWUP_PREAPPROVAL: 'yes' }).join()).toMatch(
+      /FOLLOWUP_PREAPPROVAL must be on or off/,
+    );
+    expect(
+      problemsOf({ ...minimal, FOLLOWUP_PREAPPROVAL: 'on', FOLLOWUP_PREAPPROVAL_WINDOW: '2h' }).join(),
+    ).toMatch(/FOLLOWUP_PREAPPROVAL_WINDOW must be more than 0 and at most APPROVAL_TIMEOUT \(30m\)/);
+  });
+
   it('keeps DEFENDER_MAX_SESSIONS within the documented session limit', () => {
     expect(readConfig({ ...minimal, DEFENDER_MAX_SESSIONS: '50' }).defender.maxSessions).toBe(50);
     expect(problemsOf({ ...minimal, DEFENDER_MAX_SESSIONS: '51' }).join()).toMatch(

@@ -126,6 +126,11 @@ export interface Config {
   onCall: OnCallConfig;
   allowedTenantIds: string[];
   pollIntervalMs: number;
+  /**
+   * FOLLOWUP_PREAPPROVAL=on: a finished request's approver may approve its "Collect <file>" follow-ups in advance, for
+   * FOLLOWUP_PREAPPROVAL_WINDOW (default 15m). Null when off (the default): every follow-up waits for a decision.
+   */
+  followUpPreApprovalMs: number | null;
   /** Card operations per conversation thread (Teams counts sends and updates). */
   teamsThreadRates: Rate[];
   jobLockMs: number;
@@ -220,6 +225,8 @@ export const SETTINGS = {
   PENDING_DEADLINE: { default: '3d', example: '3d' },
   RUNNING_DEADLINE: { default: '2h', example: '2h' },
   LOG_LEVEL: { default: 'info', example: 'info' },
+  FOLLOWUP_PREAPPROVAL: { default: 'off', example: 'off' },
+  FOLLOWUP_PREAPPROVAL_WINDOW: { default: '15m', example: '15m' },
   ...OPS_SETTINGS,
   ...ON_CALL_SETTINGS,
   TAB_SSO_APP_ID: { default: '', example: '00000000-0000-0000-0000-000000000000' },
@@ -414,6 +421,22 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (downloadMode === 'sso' && !ssoAppId)
     bad('DOWNLOAD_MODE', 'sso needs TAB_SSO_APP_ID (or MicrosoftAppId) for sign-in');
 
+  const followUpPreApproval = (): number | null => {
+    const mode = get('FOLLOWUP_PREAPPROVAL').toLowerCase();
+    if (mode !== 'on' && mode !== 'off') bad('FOLLOWUP_PREAPPROVAL', `must be on or off (got "${mode}")`);
+    const windowMs = duration('FOLLOWUP_PREAPPROVAL_WINDOW');
+    // A pre-approval outliving the approval timeout would approve more than a card ever could.
+    if (
+      parseDuration(get('FOLLOWUP_PREAPPROVAL_WINDOW')) !== null &&
+      (windowMs <= 0 || windowMs > approvalTimeoutMs)
+    )
+      bad(
+        'FOLLOWUP_PREAPPROVAL_WINDOW',
+        `must be more than 0 and at most APPROVAL_TIMEOUT (${get('APPROVAL_TIMEOUT')}), e.g. 15m`,
+      );
+    return mode === 'on' ? windowMs : null;
+  };
+
   const logLevel = get('LOG_LEVEL');
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
   const isLevel = (value: string): value is Config['logLevel'] =>
@@ -465,6 +488,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     onCall,
     allowedTenantIds: allowedTenantIds.map((id) => id.toLowerCase()),
     pollIntervalMs: duration('POLL_INTERVAL'),
+    followUpPreApprovalMs: followUpPreApproval(),
     teamsThreadRates: rates('TEAMS_THREAD_RATE'),
     jobLockMs: duration('JOB_LOCK_DURATION'),
     reconcileIntervalMs,

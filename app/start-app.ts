@@ -289,6 +289,9 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         ...(tabDeepLink ? { tabDeepLink } : {}),
         ...(beforeEffects ? { beforeEffects } : {}),
         queuePlace,
+        ...(config.followUpPreApprovalMs !== null
+          ? { followUpPreApprovalMs: config.followUpPreApprovalMs }
+          : {}),
       },
       redis,
       keys,
@@ -415,6 +418,9 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           publicBaseUrl: config.publicBaseUrl,
           ...(tabDeepLink ? { tabDeepLink } : {}),
           queuePlace,
+          ...(config.followUpPreApprovalMs !== null
+            ? { followUpPreApprovalMs: config.followUpPreApprovalMs }
+            : {}),
         }),
       },
       {

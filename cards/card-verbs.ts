@@ -8,6 +8,10 @@ export const CARD_VERBS = {
   freshLinks: 'lr.freshLinks',
   /** Teams' automatic refresh asking for one user's view of the card. */
   refresh: 'lr.refresh',
+  /** "Collect <file>": ask for a GetFile of a file the finished request's output named (a new request). */
+  followUp: 'lr.followUp',
+  /** The parent's approver approves its follow-ups in advance for a short window (FOLLOWUP_PREAPPROVAL). */
+  preApproveFollowUps: 'lr.preApproveFollowUps',
 } as const;
 
 export type CardVerb = (typeof CARD_VERBS)[keyof typeof CARD_VERBS];
@@ -17,6 +21,9 @@ export type CardVerb = (typeof CARD_VERBS)[keyof typeof CARD_VERBS];
  * A type alias, not an interface, so it stays assignable to plain JSON object types.
  */
 export type CardActionData = { requestId: string };
+
+/** What a "Collect <file>" click carries: the path as the card offered it (checked against the request again). */
+export type FollowUpActionData = CardActionData & { path: string };
 
 /** The id of the Input.Text whose value arrives with a Reject click (merged into the action data by Teams). */
 export const REJECT_REASON_INPUT_ID = 'rejectReason';

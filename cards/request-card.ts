@@ -1,6 +1,7 @@
 // The live response request card: computes the card's data from a request, binds it to the template, keeps it small.
 import { describeCommand } from '../core/commands.js';
 import { ordinal } from '../core/estimate-start.js';
+import { findFollowUpPaths } from '../core/find-followup-paths.js';
 import { describeOnCall } from '../core/on-call.js';
 import type {
   CommandProgress,
@@ -54,6 +55,19 @@ export interface RequestCardOptions {
   timeZoneLabel?: string;
   /** Why the bot refused this viewer's click: shown first, for them only (an invoke response card). */
   refusal?: string;
+  /**
+   * FOLLOWUP_PREAPPROVAL's window: a finished request's approvers get "Pre-approve follow-ups for <window>". Absent =
+   * the setting is off, and no such button.
+   */
+  followUpPreApprovalMs?: number;
+}
+
+/** A "Collect <file>" button: a follow-up GetFile of a file the output named (anyone in the conversation may ask). */
+export interface CollectButton {
+  verb: string;
+  title: string;
+  requestId: string;
+  path: string;
 }
 
 /** Text colours and container styles of the Adaptive Cards host config. */
@@ -148,6 +162,12 @@ export interface RequestCardData {
   reject: ButtonView;
   cancel: ButtonView;
   freshLinks: ButtonView;
+  /** Files the finished output named and nobody asked for yet. */
+  collects: CollectButton[];
+  preApprove: ButtonView & { title: string };
+  /** What became of the offered files (asked as LR-…), the pre-approval, or whose follow-up this request is. */
+  hasFollowUpLines: boolean;
+  followUpLines: CardLine[];
   mentions: MentionEntity[];
   hasRefresh: boolean;
   refreshUserIds: string[];
@@ -352,10 +372,82 @@ export function buildRequestCardData(
         (awaiting && (viewer === 'requester' || viewer === 'everyone')) || (running && viewer !== 'other'),
     },
     freshLinks: { visible: hasResults },
+    ...followUpView(request, options, clock, budget),
     mentions: awaiting ? approvers.map(mentionEntity) : [],
     hasRefresh: !final,
     refreshUserIds: refreshUserIds(request),
   };
+}
+
+/** Longest "Collect <file>" button title; Teams cuts longer ones anyway. */
+const MAX_COLLECT_TITLE = 40;
+
+/** The card's follow-up parts: Collect buttons, their outcome, and the pre-approval of follow-ups. */
+function followUpView(
+  request: LiveResponseRequest,
+  options: RequestCardOptions,
+  clock: CardClock,
+  budget: CardBudget,
+): Pick<RequestCardData, 'collects' | 'preApprove' | 'hasFollowUpLines' | 'followUpLines'> {
+  const offered = isFinal(request.state) ? findFollowUpPaths(request) : [];
+  const asked = new Map((request.followUps ?? []).map((f) => [f.path, f]));
+  const names = offered.map(fileNameOf);
+  const collects = offered
+    .filter((path) => !asked.has(path))
+    .map((path) => {
+      const name = fileNameOf(path);
+      // Two offered files of one name in different folders: the button names the path instead.
+      const shown = names.filter((n) => n === name).length > 1 ? path : name;
+      return {
+        verb: CARD_VERBS.followUp,
+        title: clip(`Collect ${shown}`, MAX_COLLECT_TITLE),
+        requestId: request.id,
+        path,
+      };
+    });
+  const lines: string[] = [];
+  for (const path of offered) {
+    const followUp = asked.get(path);
+    if (followUp)
+      lines.push(
+        `Collect ${path}: asked as ${followUp.requestId} by ${followUp.by.name} at ${clock.format(followUp.at)}`,
+      );
+  }
+  const preApproval = request.followUpPreApproval;
+  const preApproved = preApproval && Date.parse(preApproval.until) > options.now.getTime();
+  if (preApproval)
+    lines.push(
+      preApproved
+        ? `Follow-ups pre-approved by ${preApproval.by.name} until ${clock.format(preApproval.until)}: a Collect click is approved at once.`
+        : `Pre-approval of follow-ups by ${preApproval.by.name} ended at ${clock.format(preApproval.until)}.`,
+    );
+  const windowMs = options.followUpPreApprovalMs;
+  const mayPreApprove =
+    windowMs !== undefined &&
+    !preApproved &&
+    collects.length > 0 &&
+    request.decision?.kind === 'approved' &&
+    (options.viewer === 'everyone' || options.viewer === 'approver');
+  return {
+    collects,
+    preApprove: {
+      visible: mayPreApprove,
+      title: `Pre-approve follow-ups for ${windowMs === undefined ? '' : preApprovalWindowText(windowMs)}`,
+    },
+    hasFollowUpLines: lines.length > 0,
+    followUpLines: lines.map((text) => ({ text: clip(text, budget.freeTextChars) })),
+  };
+}
+
+/** "15 min", "1 h", "90 s": how the button names the window. */
+export function preApprovalWindowText(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+function fileNameOf(path: string): string {
+  return path.split(/[\\/]/).at(-1) ?? path;
 }
 
 /** The card's badge for a state (`Awaiting approval`, `Running`…), before a failed script changes the headline. */
@@ -400,9 +492,14 @@ function statusLines(
   if (options.refusal) lines.push(line(clip(options.refusal, budget.freeTextChars), 'attention'));
   const name = (person: Person) => clip(person.name, budget.freeTextChars);
 
+  if (request.followUpOf)
+    lines.push(line(`Follow-up of ${request.followUpOf}: collects a file its output named.`));
   if (decision?.kind === 'approved') {
     const queued = state === 'Approved' ? ' — queued' : '';
-    lines.push(line(`Approved by ${name(decision.by)} at ${clock.format(decision.at)}${queued}`));
+    const how = decision.preApprovedFor
+      ? `Pre-approved by ${name(decision.by)} (follow-up of ${decision.preApprovedFor})`
+      : `Approved by ${name(decision.by)}`;
+    lines.push(line(`${how} at ${clock.format(decision.at)}${queued}`));
   }
   if (decision?.kind === 'rejected') {
     const reason = decision.reason ? `: ${clip(decision.reason, budget.freeTextChars)}` : '';

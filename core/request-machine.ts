@@ -6,6 +6,7 @@ import {
   type CommandProgress,
   type CommandProgressStatus,
   type Failure,
+  type FollowUp,
   isFinal,
   type LiveResponseRequest,
   type Person,
@@ -22,7 +23,8 @@ import {
 } from './request-effects.js';
 
 export type RequestEvent =
-  | { type: 'approve'; by: Person; at: string }
+  /** `preApprovedFor`: the parent whose pre-approval of follow-ups approves this one (FOLLOWUP_PREAPPROVAL). */
+  | { type: 'approve'; by: Person; at: string; preApprovedFor?: string }
   | { type: 'reject'; by: Person; at: string; reason?: string }
   | { type: 'expire'; at: string }
   | { type: 'cancel'; by: Person; at: string }
@@ -47,6 +49,10 @@ export type RequestEvent =
   /** "Get fresh link": new links for commands with results, recorded together with the notice cleared. */
   | { type: 'linksRenewed'; links: Array<{ index: number; link: ResultLink }> }
   | { type: 'notice'; text: string | undefined }
+  /** A file the finished request's output named was asked for as a follow-up (once per path). */
+  | { type: 'followUpAsked'; followUp: FollowUp }
+  /** The parent's approver approves its follow-ups in advance, until `until` (FOLLOWUP_PREAPPROVAL). */
+  | { type: 'followUpsPreApproved'; by: Person; at: string; until: string }
   /** No decision by ESCALATE_AFTER: the next tier's on-call people join the approvers (and are mentioned). */
   | { type: 'escalate'; at: string; tier: OnCallTier; approvers: Person[] };
 
@@ -56,6 +62,7 @@ export type TransitionError =
   | 'Expired'
   | 'NotAwaitingApproval'
   | 'NotSubmittable'
+  | 'NotFinished'
   | 'UnknownCommand';
 
 /** `effects`: what must follow the change (jobs, card update), for one dispatcher to carry out after the write. */
@@ -142,6 +149,9 @@ function nextState(request: LiveResponseRequest, event: RequestEvent): NextState
           by: event.by,
           at: event.at,
           ...(event.type === 'reject' && event.reason ? { reason: event.reason } : {}),
+          ...(event.type === 'approve' && event.preApprovedFor
+            ? { preApprovedFor: event.preApprovedFor }
+            : {}),
         },
         ...(approved ? {} : { finishedAt: event.at, progress: notRun(request.progress) }),
       });
@@ -258,6 +268,25 @@ function nextState(request: LiveResponseRequest, event: RequestEvent): NextState
       });
       const { notice: _fetching, ...rest } = request;
       return done(request, { ...rest, progress });
+    }
+    case 'followUpAsked': {
+      // Only a finished request's output names files to collect; each file is asked for once.
+      if (!isFinal(request.state))
+        return refuse('NotFinished', `${request.id} has not finished; its follow-ups come with its results.`);
+      if ((request.followUps ?? []).some((f) => f.path === event.followUp.path))
+        return { ok: true, request, changed: false };
+      return done(request, { ...request, followUps: [...(request.followUps ?? []), event.followUp] });
+    }
+    case 'followUpsPreApproved': {
+      if (!isFinal(request.state) || request.decision?.kind !== 'approved')
+        return refuse(
+          'NotFinished',
+          `${request.id} has not finished after an approval; nothing to pre-approve.`,
+        );
+      return done(request, {
+        ...request,
+        followUpPreApproval: { by: event.by, at: event.at, until: event.until },
+      });
     }
     case 'notice': {
       const next = { ...request };

@@ -114,6 +114,25 @@ export interface Decision {
   by: Person;
   at: string;
   reason?: string;
+  /** Approved through a pre-approval of follow-ups of this request (FOLLOWUP_PREAPPROVAL), not by a click on its card. */
+  preApprovedFor?: string;
+}
+
+/** A file a finished request's output named, asked for as a follow-up request from its card. */
+export interface FollowUp {
+  /** The path as the card offered it. */
+  path: string;
+  /** The follow-up request (a GetFile on the same device). */
+  requestId: string;
+  by: Person;
+  at: string;
+}
+
+/** FOLLOWUP_PREAPPROVAL: the parent's approver approves its follow-ups in advance, until `until`. */
+export interface FollowUpPreApproval {
+  by: Person;
+  at: string;
+  until: string;
 }
 
 export interface Cancellation {
@@ -178,4 +197,10 @@ export interface LiveResponseRequest {
   finishedAt?: string;
   /** A short note shown on the card (e.g. "Fetching fresh links…"). */
   notice?: string;
+  /** The request whose card offered this one as a follow-up (`Collect <file>`). */
+  followUpOf?: string;
+  /** Follow-ups asked from this request's card, one per offered file. */
+  followUps?: FollowUp[];
+  /** Follow-ups of this request are approved at once until then (FOLLOWUP_PREAPPROVAL). */
+  followUpPreApproval?: FollowUpPreApproval;
 }

@@ -22,6 +22,7 @@ import { applyAndDispatch } from '../jobs/dispatch-effects.js';
 import { queueCardOptions } from '../jobs/queue-place.js';
 import { cancelRequest } from './cancel-request.js';
 import type { ChatTurn } from './chat-turn.js';
+import { askFollowUp, followUpPorts, preApproveFollowUps } from './follow-up.js';
 import type { FlowDeps } from './handle-message.js';
 import { onCallForDecision } from './on-call-now.js';
 
@@ -34,7 +35,8 @@ type ActionDeps = Pick<FlowDeps, 'requests' | 'scheduler' | 'policy' | 'clock' |
   Partial<Pick<FlowDeps, 'onCall'>> &
   Partial<Pick<FlowDeps, 'beforeEffects'>> &
   Partial<Pick<FlowDeps, 'tabDeepLink'>> &
-  Partial<Pick<FlowDeps, 'queuePlace'>>;
+  Partial<Pick<FlowDeps, 'queuePlace'>> &
+  Partial<Pick<FlowDeps, 'followUpPreApprovalMs'>>;
 
 /** Fills in the clicker's UPN when the policy names approvers by UPN and the object id alone did not match. */
 async function identify(turn: ChatTurn, deps: ActionDeps): Promise<Person> {
@@ -76,6 +78,9 @@ async function view(
     ...(deps.tabDeepLink ? { tabDeepLink: deps.tabDeepLink } : {}),
     ...queue,
     ...(refusal ? { refusal } : {}),
+    ...(deps.followUpPreApprovalMs !== undefined
+      ? { followUpPreApprovalMs: deps.followUpPreApprovalMs }
+      : {}),
   });
 }
 
@@ -197,6 +202,24 @@ export async function handleCardAction(
         kind: 'card',
         card: await view(outcome.request, viewerOf(outcome.request, person, deps), deps),
       };
+    }
+
+    case CARD_VERBS.followUp: {
+      // Anyone in the conversation may ask (it is only a request); the path must be one the card offers.
+      // A Teams turn passes every FlowDeps port; the tab's API passes fewer, and followUpPorts says so.
+      const ports = followUpPorts(deps as Partial<FlowDeps>);
+      if (!ports) return refuse(`Ask for follow-ups of ${request.id} from its card in Teams.`);
+      const outcome = await askFollowUp(turn, request, person, data.path, ports);
+      if (!outcome.ok) return refuse(outcome.reason);
+      return { kind: 'card', card: await view(outcome.parent, viewerOf(outcome.parent, person, deps), deps) };
+    }
+
+    case CARD_VERBS.preApproveFollowUps: {
+      const ports = followUpPorts(deps as Partial<FlowDeps>);
+      if (!ports) return refuse(`Pre-approve follow-ups of ${request.id} from its card in Teams.`);
+      const outcome = await preApproveFollowUps(turn, request, actor, ports);
+      if (!outcome.ok) return refuse(outcome.reason);
+      return { kind: 'card', card: await view(outcome.parent, viewerOf(outcome.parent, person, deps), deps) };
     }
 
     case CARD_VERBS.freshLinks: {

@@ -62,6 +62,8 @@ export interface FlowDeps {
   beforeEffects?: EffectPorts['beforeEffects'];
   /** A waiting request's place in line and estimated start, for the cards a click answers with. */
   queuePlace?: QueuePlaceOf;
+  /** FOLLOWUP_PREAPPROVAL=on: how long a pre-approval of a request's follow-ups lasts; absent = off. */
+  followUpPreApprovalMs?: number;
 }
 
 export async function handleMessage(turn: ChatTurn, text: string, deps: FlowDeps): Promise<void> {

@@ -29,6 +29,8 @@ export interface CardDeps {
   tabDeepLink?: (requestId: string) => string;
   /** A waiting request's place in line and estimated start; without it the card shows the place alone. */
   queuePlace?: QueuePlaceOf;
+  /** FOLLOWUP_PREAPPROVAL=on: the window the final card's "Pre-approve follow-ups" button offers; absent = off. */
+  followUpPreApprovalMs?: number;
 }
 
 const FINGERPRINT_TTL_SECONDS = 30 * 24 * 3600;
@@ -86,6 +88,9 @@ export function createCardProcessor(deps: CardDeps) {
         publicBaseUrl: deps.publicBaseUrl,
         ...(deps.tabDeepLink ? { tabDeepLink: deps.tabDeepLink } : {}),
         ...queue,
+        ...(deps.followUpPreApprovalMs !== undefined
+          ? { followUpPreApprovalMs: deps.followUpPreApprovalMs }
+          : {}),
       });
       const fingerprint = createHash('sha256').update(JSON.stringify(card)).digest('base64url');
       const shown = (await redis.get(keys.cardFingerprint(requestId)))?.split(' ');

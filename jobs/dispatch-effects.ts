@@ -52,8 +52,8 @@ async function carryOut(
       // line within Teams' rate: a card whose update is held back shows the place of when it is sent. Requests without
       // a card of their own (a fan-out's devices) or already on their way to Defender have no place to show.
       const queued = await requests.queuedIds();
-      await Promise.all(
       const waiting = await Promise.all(queued.map((id) => requests.get(id)));
+      await Promise.all(
         waiting
           .filter((r): r is LiveResponseRequest => r?.state === 'Approved' && Boolean(r.card))
           .map((r) => scheduler.refreshQueuePlace(r.id)),

@@ -159,6 +159,8 @@ export interface SimulatorControl {
   advance(simMs: number): void;
   setSpeed(speed: number): void;
   setOnline(machineIdOrName: string, online: boolean): void;
+  /** The device's `healthStatus` as Defender reports it from now on; `Inactive` also takes it offline. */
+  setHealth(machineIdOrName: string, healthStatus: string): void;
   /** A live response session opened in the Defender portal on the device (not listed by machineactions), or closed. */
   setPortalSession(machineIdOrName: string, open: boolean): void;
   /** The next N runliveresponse calls (or all) for a busy device return its active action instead of 400. */
@@ -683,6 +685,7 @@ export async function startDefenderSimulator(
     advance: (ms) => clock.advance(ms),
     setSpeed: (speed) => clock.setSpeed(speed),
     setOnline: (machine, online) => tenant.setOnline(machine, online),
+    setHealth: (machine, health) => tenant.setHealth(machine, health),
     setPortalSession: (machine, open) => tenant.setPortalSession(machine, open),
     setMerge: (mode) => tenant.setMerge(mode),
     setInvisibleAfterCreate: (ms) => tenant.setInvisibleAfterCreate(ms),

@@ -476,6 +476,17 @@ export function createSimulatedTenant(options: TenantOptions, clock: SimClock) {
         record.action.availableAt = online ? (record.action.availableAt ?? now) : null;
       }
     },
+    /**
+     * Defender's `healthStatus` of a device changes (Machine resource type: Active, Inactive, ImpairedCommunication,
+     * NoSensorData, …). Inactive means no report for 7 days (same page), so the device is also taken offline: its
+     * actions stay Pending, as the seed's Inactive records never pick one up.
+     */
+    setHealth(idOrName: string, healthStatus: string): void {
+      const machine = findMachine(idOrName);
+      if (!machine) throw new Error(`No simulated machine ${idOrName}`);
+      machine.healthStatus = healthStatus;
+      if (healthStatus === 'Inactive') this.setOnline(machine.id, false);
+    },
     /** Opens (or closes) a live response session on a device from the portal: invisible to machineactions. */
     setPortalSession(idOrName: string, open: boolean): void {
       const machine = findMachine(idOrName);
