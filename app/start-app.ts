@@ -395,6 +395,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           roster: createTeamsRoster(adapter, config.bot.appId),
           clock,
           logger,
+          ...(beforeEffects ? { beforeEffects } : {}),
         }),
         reconcile: createReconcileProcessor({
           ...deps,

@@ -1,6 +1,7 @@
 // ESCALATE_AFTER without a decision: resolves the next approver tier (APPROVERS_ESCALATION) now, finds its people in
-// the request's conversation so the card can @mention them, records the escalation (audited with who was on call) and
-// updates the card. Runs once per request (deterministic job id); a decision or expiry first makes it a no-op.
+// the request's conversation so the card can @mention them and records the escalation (audited with who was on call);
+// the lifecycle's effects update the card (a lost update is put back by the reconciler). Runs once per request
+// (deterministic job id); a decision or expiry first makes it a no-op.
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -9,6 +10,7 @@ import type { Person, StoredConversationReference } from '../core/request.js';
 import type { RequestStore } from '../core/request-store.js';
 import { lookupIdsOf, namedTier } from '../flows/on-call-now.js';
 import type { OnCallDirectory } from '../graph/on-call-directory.js';
+import { applyAndDispatch, type EffectPorts } from './dispatch-effects.js';
 import type { JobPayloads } from './job-names.js';
 import type { JobScheduler } from './job-scheduler.js';
 
@@ -24,10 +26,12 @@ export interface EscalateDeps {
   roster: MemberFinder;
   clock: Clock;
   logger: Logger;
+  /** Test-only hook between a write and its effects (see EffectPorts). */
+  beforeEffects?: EffectPorts['beforeEffects'];
 }
 
 export function createEscalateProcessor(deps: EscalateDeps) {
-  const { requests, scheduler, onCall, roster, clock } = deps;
+  const { requests, onCall, roster, clock } = deps;
   return async function escalate(job: Job<JobPayloads['escalate']>): Promise<string> {
     const request = await requests.get(job.data.requestId);
     if (request?.state !== 'AwaitingApproval' || request.escalatedAt) return 'nothing to escalate';
@@ -47,7 +51,9 @@ export function createEscalateProcessor(deps: EscalateDeps) {
       ...describeOnCall(named),
       ...(named.people.length ? [`listed: ${named.people.join(', ')}`] : []),
     ];
-    const result = await requests.transition(
+    // Its effect: the card update that mentions the next tier.
+    const result = await applyAndDispatch(
+      deps,
       request.id,
       { type: 'escalate', at: clock.nowIso(), tier: named, approvers: people },
       {
@@ -56,7 +62,6 @@ export function createEscalateProcessor(deps: EscalateDeps) {
       },
     );
     if (!result.ok) return 'gone';
-    if (result.changed) await scheduler.updateCard(request.id, result.request.version);
     deps.logger.info({ requestId: request.id, mentioned: people.length }, 'approval escalated to tier 2');
     return result.changed ? 'escalated' : 'already decided';
   };

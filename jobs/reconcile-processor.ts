@@ -112,6 +112,12 @@ export function createReconcileProcessor(deps: ReconcileDeps) {
         );
         if (expired.ok && expired.changed) done.push('expired');
       } else if (await repair.ensureExpire(id, Date.parse(request.expiresAt), now)) done.push('expire');
+      // An escalation changes the open card (the next tier mentioned): its update, if lost, is put back. Nothing else
+      // while awaiting approval changes what the posted card shows, so a card never updated is not one to repair.
+      if (request.card && request.escalatedAt && now < Date.parse(request.expiresAt)) {
+        const shown = await shownCardVersion(deps.redis, deps.keys, id);
+        if (shown < request.version && (await repair.ensureCard(id, request.version))) done.push('card');
+      }
       return done;
     }
     // A fan-out parent is never submitted; its devices' requests are, each reconciled on its own.
