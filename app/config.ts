@@ -121,6 +121,8 @@ export interface Config {
     approvers: string[];
     allowSelfApproval: boolean;
     timeoutMs: number;
+    /** FANOUT_MAX_DEVICES: the most devices one request may name (`on a, b, c`) or one tag may hold. Default 20. */
+    fanOutMaxDevices: number;
   };
   /** Approver tiers with their group/tag/shifts sources, escalation and Microsoft Graph (see on-call-config.ts). */
   onCall: OnCallConfig;
@@ -217,6 +219,7 @@ export const SETTINGS = {
   ALLOW_SELF_APPROVAL: { default: 'false', example: 'false' },
   ALLOWED_TENANT_IDS: { default: '', example: '72f988bf-86f1-41af-91ab-2d7cd011db47' },
   APPROVAL_TIMEOUT: { default: '30m', example: '30m' },
+  FANOUT_MAX_DEVICES: { default: '20', example: '20' },
   POLL_INTERVAL: { default: '5s', example: '5s' },
   TEAMS_THREAD_RATE: { default: DEFAULT_TEAMS_THREAD_RATE, example: DEFAULT_TEAMS_THREAD_RATE },
   JOB_LOCK_DURATION: { default: '30s', example: '30s' },
@@ -484,6 +487,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       approvers,
       allowSelfApproval: flag('ALLOW_SELF_APPROVAL'),
       timeoutMs: approvalTimeoutMs,
+      // One card holds this many device rows within 28 KB (cards/fan-out-card.ts); past 100 it summarises.
+      fanOutMaxDevices: integer('FANOUT_MAX_DEVICES', 1, 100),
     },
     onCall,
     allowedTenantIds: allowedTenantIds.map((id) => id.toLowerCase()),

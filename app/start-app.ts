@@ -285,6 +285,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         clock,
         logger,
         approvalTimeoutMs: config.approval.timeoutMs,
+        fanOutMaxDevices: config.approval.fanOutMaxDevices,
         publicBaseUrl: config.publicBaseUrl,
         ...(tabDeepLink ? { tabDeepLink } : {}),
         ...(beforeEffects ? { beforeEffects } : {}),

@@ -989,21 +989,21 @@ function kilobytes(bytes: number): string {
   return kb < 10 ? kb.toFixed(1) : String(Math.round(kb));
 }
 
-function downloadUrl(publicBaseUrl: string, requestId: string, index: number, linkId: string): string {
+export function downloadUrl(publicBaseUrl: string, requestId: string, index: number, linkId: string): string {
   const base = publicBaseUrl.replace(/\/+$/, '');
   return `${base}/download/${encodeURIComponent(requestId)}/${index}/${encodeURIComponent(linkId)}`;
 }
 
 /** Angle brackets would break the `<at>` markup, so names lose them on the card. */
-function mentionText(person: Person): string {
+export function mentionText(person: Person): string {
   return `<at>${person.name.replace(/[<>]/g, '')}</at>`;
 }
 
-function mentionEntity(person: Person): MentionEntity {
+export function mentionEntity(person: Person): MentionEntity {
   return { type: 'mention', text: mentionText(person), mentioned: { id: person.teamsId, name: person.name } };
 }
 
-function uniquePeople(people: readonly Person[]): Person[] {
+export function uniquePeople(people: readonly Person[]): Person[] {
   const seen = new Set<string>();
   return people.filter((person) => {
     if (!person.teamsId || seen.has(person.teamsId)) return false;

@@ -18,7 +18,15 @@ export type RequestEffect =
   /** A submission left the queue: the requests behind it moved up. */
   | { type: 'refreshQueuePositions' }
   /** An audit entry about the change that the transition's own entry does not carry. */
-  | { type: 'audit'; action: string; detail: string };
+  | { type: 'audit'; action: string; detail: string }
+  /** A fan-out was approved: create each included device's request (ids fixed on the parent) and submit it. */
+  | { type: 'startFanOut' }
+  /** Cancel every device's request of a fan-out ("Cancel all" after approval). */
+  | { type: 'cancelChildren' }
+  /** A device's request of a fan-out changed: re-render the parent's card (coalesced, see FANOUT_CARD_WINDOW_MS). */
+  | { type: 'updateParentCard' }
+  /** A device's request of a fan-out ended: the parent ends too once all of them have. */
+  | { type: 'finishParent' };
 
 export type EffectType = RequestEffect['type'];
 
@@ -71,13 +79,16 @@ export function effectsOf(
   };
   switch (cause.type) {
     case 'approve':
-      if (changed && after.state === 'Approved') effects.push({ type: 'submit' });
+      if (changed && after.state === 'Approved')
+        effects.push({ type: after.fanOut ? 'startFanOut' : 'submit' });
       card();
       break;
     case 'cancel':
       card();
       if (changed && isFinal(after.state)) effects.push({ type: 'releaseSession' });
       if (needsDefenderCancel(after)) effects.push({ type: 'cancelInDefender', tag: after.version });
+      if (changed && after.fanOut && after.cancellation && !isFinal(after.state))
+        effects.push({ type: 'cancelChildren' });
       break;
     case 'cardPosted':
       if (changed && after.state === 'AwaitingApproval')
@@ -108,6 +119,12 @@ export function effectsOf(
     default:
       // approve's siblings (reject, expire), cancelConfirmed, resultFetched, linksRenewed, notice: the card shows it.
       card();
+  }
+  // A fan-out's device request has no card: its parent's card shows it, and the parent ends after the last of them.
+  if (changed && after.parentId) {
+    effects.push({ type: 'updateParentCard' });
+    // Also after a result arrives: the parent ends only once every device's results are in.
+    if (isFinal(after.state)) effects.push({ type: 'finishParent' });
   }
   // Whoever leaves the line (submitted, cancelled or failed before Defender had it) moves everyone behind up.
   if (changed && waitsInLine(before) && !waitsInLine(after)) effects.push({ type: 'refreshQueuePositions' });

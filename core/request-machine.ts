@@ -54,7 +54,9 @@ export type RequestEvent =
   /** The parent's approver approves its follow-ups in advance, until `until` (FOLLOWUP_PREAPPROVAL). */
   | { type: 'followUpsPreApproved'; by: Person; at: string; until: string }
   /** No decision by ESCALATE_AFTER: the next tier's on-call people join the approvers (and are mentioned). */
-  | { type: 'escalate'; at: string; tier: OnCallTier; approvers: Person[] };
+  | { type: 'escalate'; at: string; tier: OnCallTier; approvers: Person[] }
+  /** A fan-out parent whose every device's request has ended: `state` from core/fan-out.ts's fanOutOutcome. */
+  | { type: 'fanOutFinished'; state: RequestState; at: string };
 
 export type TransitionError =
   | 'AlreadyDecided'
@@ -171,6 +173,9 @@ function nextState(request: LiveResponseRequest, event: RequestEvent): NextState
       if (isFinal(request.state))
         return refuse('AlreadyFinished', `${request.id} already finished (${stateLabel(request.state)}).`);
       if (request.cancellation) return { ok: true, request, changed: false };
+      // An approved fan-out ends when its devices' requests have: each is asked to cancel (see request-effects).
+      if (request.fanOut && request.state !== 'AwaitingApproval')
+        return done(request, { ...request, cancellation: { by: event.by, at: event.at } });
       // Nothing has reached Defender yet: cancelling is immediate and final.
       if (request.state === 'AwaitingApproval' || request.state === 'Approved') {
         return done(request, {
@@ -259,6 +264,29 @@ function nextState(request: LiveResponseRequest, event: RequestEvent): NextState
         escalatedAt: event.at,
         onCall: [...(request.onCall ?? []), event.tier],
         approvers: [...request.approvers, ...event.approvers.filter((p) => !known.has(p.teamsId))],
+      });
+    }
+    case 'fanOutFinished': {
+      if (
+        !request.fanOut ||
+        isFinal(request.state) ||
+        request.state === 'AwaitingApproval' ||
+        !isFinal(event.state)
+      )
+        return { ok: true, request, changed: false };
+      return done(request, {
+        ...request,
+        state: event.state,
+        finishedAt: event.at,
+        progress: notRun(request.progress),
+        ...(request.cancellation
+          ? {
+              cancellation: {
+                ...request.cancellation,
+                confirmedAt: request.cancellation.confirmedAt ?? event.at,
+              },
+            }
+          : {}),
       });
     }
     case 'linksRenewed': {

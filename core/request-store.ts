@@ -149,8 +149,12 @@ export function createRequestStore(deps: {
   function indexArgs(request: LiveResponseRequest): [string, string, string] {
     const final = isFinal(request.state);
     const inflight = !final && request.actionId ? String(Date.parse(request.createdAt)) : '';
+    // A fan-out parent is never submitted (its devices' requests are): it waits in no queue.
     const queued =
-      !final && !request.actionId && (request.state === 'Approved' || request.state === 'Submitting')
+      !final &&
+      !request.actionId &&
+      !request.fanOut &&
+      (request.state === 'Approved' || request.state === 'Submitting')
         ? String(Date.parse(request.decision?.at ?? request.createdAt))
         : '';
     return [inflight, queued, final ? finishedTtlSeconds : ''];
@@ -201,7 +205,8 @@ export function createRequestStore(deps: {
       const entry: AuditEntry = { ...audit, at: clock.nowIso(), requestId: request.id };
       const created = await cas(request, null, entry);
       if (created) notify({ before: null, after: request, audit: entry });
-      if (created) {
+      // A fan-out's device requests are listed through their parent (its card and `status`), not one by one.
+      if (created && !request.parentId) {
         const conversation = keys.conversation(request.conversationId);
         await redis.zadd(conversation, Date.parse(request.createdAt), request.id);
         // Ids older than the retention name records that have expired: the list would otherwise grow for ever.

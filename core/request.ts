@@ -1,5 +1,6 @@
 // The durable live response request record: what Redis stores and what cards render.
 import type { LiveResponseCommand } from './commands.js';
+import type { FanOut } from './fan-out.js';
 import type { OnCallTier } from './on-call.js';
 
 export type RequestState =
@@ -203,4 +204,8 @@ export interface LiveResponseRequest {
   followUps?: FollowUp[];
   /** Follow-ups of this request are approved at once until then (FOLLOWUP_PREAPPROVAL). */
   followUpPreApproval?: FollowUpPreApproval;
+  /** A request for several devices (core/fan-out.ts): it owns the approval and the card, and is never submitted. */
+  fanOut?: FanOut;
+  /** One device's request of a fan-out: created approved, it has no card of its own (its parent's card shows it). */
+  parentId?: string;
 }

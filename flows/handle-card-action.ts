@@ -6,6 +6,7 @@ import {
   REJECT_REASON_INPUT_ID,
   REJECT_REASON_MAX_LENGTH,
 } from '../cards/card-verbs.js';
+import { renderCardOf } from '../cards/fan-out-card.js';
 import { type AdaptiveCard, type CardViewer, renderRequestCard } from '../cards/request-card.js';
 import {
   checkDecision,
@@ -70,6 +71,15 @@ async function view(
   deps: ActionDeps,
   refusal?: string,
 ): Promise<AdaptiveCard> {
+  // A fan-out's card, or the card of the fan-out a device's request belongs to (its Cancel is on that card).
+  if (request.fanOut || request.parentId)
+    return renderCardOf(request, deps.requests, {
+      viewer,
+      now: new Date(deps.clock.now()),
+      publicBaseUrl: deps.publicBaseUrl,
+      ...(deps.tabDeepLink ? { tabDeepLink: deps.tabDeepLink } : {}),
+      ...(refusal ? { refusal } : {}),
+    });
   const queue = await queueCardOptions(request.id, deps.requests, deps.queuePlace);
   return renderRequestCard(request, {
     viewer,

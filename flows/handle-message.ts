@@ -1,12 +1,14 @@
 // A message to the bot: parse it, then answer help/scripts/status/cancel, or pre-flight a request and post its card.
 import type { Logger } from 'pino';
 import { createCardClock } from '../cards/card-time.js';
+import { renderFanOutCard } from '../cards/fan-out-card.js';
 import { commandStatusLabel, renderRequestCard, stateLabel } from '../cards/request-card.js';
 import type { ApprovalPolicy } from '../core/approval-policy.js';
 import { isTenantAllowed, sameConversation, samePerson } from '../core/approval-policy.js';
 import type { Clock } from '../core/clock.js';
 import { describeCommand } from '../core/commands.js';
 import { formatDuration } from '../core/durations.js';
+import { DEFAULT_FANOUT_MAX_DEVICES, describeTargets } from '../core/fan-out.js';
 import { formatInvalid, helpText } from '../core/help-text.js';
 import { teamsMarkdown } from '../core/help-text-markdown.js';
 import { addLogContext } from '../core/log-context.js';
@@ -29,6 +31,7 @@ import type { JobScheduler } from '../jobs/job-scheduler.js';
 import type { QueuePlaceOf } from '../jobs/queue-place.js';
 import { cancelRequest } from './cancel-request.js';
 import type { ChatTurn } from './chat-turn.js';
+import { checkFanOutSize, createFanOutRequest, fanOutStatusText } from './fan-out-request.js';
 import { lookupIdsOf, namedTier, onCallForRequest } from './on-call-now.js';
 import { checkLibrary, checkNotBusy, deviceFacts, resolveDevice } from './preflight.js';
 import { auditText } from './show-audit.js';
@@ -55,6 +58,8 @@ export interface FlowDeps {
   clock: Clock;
   logger: Logger;
   approvalTimeoutMs: number;
+  /** FANOUT_MAX_DEVICES: the most devices one request may name or one tag may hold (default 20). */
+  fanOutMaxDevices?: number;
   publicBaseUrl: string;
   /** DOWNLOAD_MODE=sso: download buttons open the tab at the request (see RequestCardOptions). */
   tabDeepLink?: (requestId: string) => string;
@@ -144,6 +149,8 @@ async function statusText(turn: ChatTurn, requestId: string | undefined, deps: F
     // Requests are shown only where they were made: device names and evidence stay in their incident channel.
     if (!request || !sameConversation(request, turn.tenantId, turn.conversationId))
       return `There is no request ${requestId} here. Type \`status\` to list the recent requests here.`;
+    // A fan-out lists every device (its card may show only some of them).
+    if (request.fanOut) return fanOutStatusText(request, deps);
     const clock = createCardClock(new Date(deps.clock.now()));
     const decision = request.decision
       ? `\n\n${request.decision.kind === 'approved' ? 'Approved' : 'Rejected'} by ${request.decision.by.name} at ${clock.format(request.decision.at)}`
@@ -182,6 +189,11 @@ async function createRequest(
   deps: FlowDeps,
 ): Promise<void> {
   const { defender } = deps;
+  // Over FANOUT_MAX_DEVICES is refused before anything is asked of anyone (a tag's size is known after its look-up).
+  if (parsed.fanOut) {
+    const size = checkFanOutSize(parsed.fanOut, deps.fanOutMaxDevices ?? DEFAULT_FANOUT_MAX_DEVICES);
+    if (!size.ok) return turn.reply(size.message);
+  }
   // A card nobody here can approve would sit for the whole approval timeout: say so before asking anything.
   // Who is on call now (Graph for group/tag/shifts entries); nobody on call is a refusal before any card.
   const onCall = await onCallForRequest(turn, deps.onCall, deps.policy.approvers);
@@ -189,6 +201,7 @@ async function createRequest(
   const approvers = await resolveApprovers(turn, lookupIdsOf(onCall.tiers, deps.policy.approvers));
   if (!approvers.some((person) => deps.policy.allowSelfApproval || !samePerson(person, turn.from)))
     return turn.reply(noApproverHere(turn, parsed));
+  if (parsed.fanOut) return createFanOutRequest(turn, parsed, parsed.fanOut, deps, { onCall, approvers });
   const device = await resolveDevice(deps.findDevice, defender, parsed.device);
   if (!device.ok) return turn.reply(device.message);
   const library = checkLibrary(parsed.commands, await deps.library(), device.value.machine);
@@ -197,10 +210,9 @@ async function createRequest(
   if (!busy.ok) return turn.reply(busy.message);
 
   const now = deps.clock.now();
-  let request: LiveResponseRequest | null = null;
-  for (let attempt = 0; attempt < 5 && !request; attempt++) {
-    const candidate = newRequest({
-      id: newRequestId(),
+  await postNewRequest(turn, deps, (id) =>
+    newRequest({
+      id,
       tenantId: turn.tenantId,
       conversationId: turn.conversationId,
       conversationRef: turn.conversationRef,
@@ -212,21 +224,37 @@ async function createRequest(
       ...(onCall.tiers[0] ? { onCall: namedTier(onCall.tiers[0], approvers) } : {}),
       now,
       approvalTimeoutMs: deps.approvalTimeoutMs,
-    });
+    }),
+  );
+}
+
+/**
+ * Stores a new request under a fresh id (`build` makes it for an id), posts its approval card and records the card:
+ * the same for a single request and a fan-out.
+ */
+export async function postNewRequest(
+  turn: ChatTurn,
+  deps: FlowDeps,
+  build: (id: string) => LiveResponseRequest,
+): Promise<void> {
+  let request: LiveResponseRequest | null = null;
+  for (let attempt = 0; attempt < 5 && !request; attempt++) {
+    const candidate = build(newRequestId());
     // The on-call snapshot goes into the audit trail with the request.
     const onCallText = (candidate.onCall ?? []).flatMap(describeOnCall).join('; ');
-    const detail = `${candidate.commands.map(describeCommand).join(' then ')} on ${candidate.device.computerDnsName}${onCallText ? ` — ${onCallText}` : ''}`;
+    const devices = candidate.fanOut ? describeTargets(candidate.fanOut) : candidate.device.computerDnsName;
+    const detail = `${candidate.commands.map(describeCommand).join(' then ')} on ${devices}${onCallText ? ` — ${onCallText}` : ''}`;
     if (await deps.requests.create(candidate, { action: 'requested', actor: actorOf(turn.from), detail }))
       request = candidate;
   }
   if (!request) throw new Error('could not allocate a request id');
   addLogContext({ requestId: request.id });
 
-  const card = renderRequestCard(request, {
-    viewer: 'everyone',
-    now: new Date(now),
-    publicBaseUrl: deps.publicBaseUrl,
-  });
+  const now = deps.clock.now();
+  const cardOptions = { viewer: 'everyone' as const, now: new Date(now), publicBaseUrl: deps.publicBaseUrl };
+  const card = request.fanOut
+    ? renderFanOutCard(request, new Map(), cardOptions)
+    : renderRequestCard(request, cardOptions);
   let activityId: string;
   try {
     activityId = await turn.sendCard(card);

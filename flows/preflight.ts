@@ -73,7 +73,7 @@ export function currentRecord(records: readonly Machine[]): ResolvedDevice {
 }
 
 /** Records grouped by machine name: one group is one machine, however many times it was re-imaged. */
-function byName(records: readonly Machine[]): ResolvedDevice[] {
+export function byName(records: readonly Machine[]): ResolvedDevice[] {
   const groups = new Map<string, Machine[]>();
   for (const record of records) {
     const name = record.computerDnsName.toLowerCase();

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { renderRequestCard } from '../cards/request-card.js';
+import { renderCardOf } from '../cards/fan-out-card.js';
 import type { Clock } from '../core/clock.js';
 import type { Rate } from '../core/durations.js';
 import type { RedisKeys } from '../core/redis-keys.js';
@@ -82,7 +82,8 @@ export function createCardProcessor(deps: CardDeps) {
       if (!request?.card) return 'no card yet';
       const queue = await queueCardOptions(requestId, requests, deps.queuePlace);
       // The card as everyone sees it: every client shows it as posted, so it must work without a per-user view.
-      const card = renderRequestCard(request, {
+      // A fan-out's card also shows its devices' requests (core/fan-out.ts).
+      const card = await renderCardOf(request, requests, {
         viewer: 'everyone',
         now: new Date(clock.now()),
         publicBaseUrl: deps.publicBaseUrl,

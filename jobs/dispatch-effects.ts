@@ -6,6 +6,7 @@ import type { RequestEffect } from '../core/request-effects.js';
 import type { RequestEvent } from '../core/request-machine.js';
 import type { AuditEntry, RequestStore, StoreTransitionResult } from '../core/request-store.js';
 import type { SessionSlots } from '../defender/session-slots.js';
+import { cancelChildren, finishParent, startFanOut, updateParentCard } from './fan-out-effects.js';
 import type { JobScheduler } from './job-scheduler.js';
 
 export interface EffectPorts {
@@ -62,6 +63,18 @@ async function carryOut(
     }
     case 'audit':
       return requests.audit(request.id, { action: effect.action, detail: effect.detail });
+    case 'startFanOut':
+      await startFanOut(ports, request.id, applyAndDispatch);
+      return;
+    case 'cancelChildren':
+      await cancelChildren(ports, request.id, applyAndDispatch);
+      return;
+    case 'updateParentCard':
+      if (request.parentId) await updateParentCard(ports, request.parentId);
+      return;
+    case 'finishParent':
+      if (request.parentId) await finishParent(ports, request.parentId, applyAndDispatch);
+      return;
   }
 }
 

@@ -133,6 +133,8 @@ export function createSubmitProcessor(deps: JobDeps) {
     const request = await requests.get(job.data.requestId);
     if (!request) return 'unknown request';
     if (request.actionId) return `already submitted as ${request.actionId}`;
+    // A fan-out parent names no one machine: its devices' requests are submitted instead.
+    if (request.fanOut) return 'fan-out parent: its devices are submitted on their own';
     if (request.state !== 'Approved' && request.state !== 'Submitting')
       return `nothing to do (${request.state})`;
     const log = logger.child({ requestId: request.id, jobId: job.id });
