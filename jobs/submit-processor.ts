@@ -75,6 +75,8 @@ function failureOf(error: DefenderApiError, request: LiveResponseRequest): Failu
         message: `Defender refused the request: ${error.message}`,
       };
   }
+}
+
 /** A retried attempt's failure in a few words for the card (the message is already redacted by the client). */
 function attemptError(error: DefenderApiError): string {
   const answer =
@@ -97,8 +99,6 @@ export async function findEarlierAction(
     createdSince: since,
   });
   return findCorrelatedAction(actions, request.id) ?? null;
-}
-
 }
 
 export function createSubmitProcessor(deps: JobDeps) {
