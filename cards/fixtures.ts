@@ -211,3 +211,34 @@ export const ALL_STATES: readonly RequestState[] = [
   'Rejected',
   'Expired',
 ];
+
+/** The minidump alone, finished: its output names the dump, which the card offers to collect (a follow-up). */
+export function fixtureDumpWithoutGetFile(overrides: Partial<LiveResponseRequest> = {}): LiveResponseRequest {
+  const finished = fixtureRequest('Succeeded');
+  return {
+    ...finished,
+    commands: [finished.commands[0]!],
+    progress: [finished.progress[0]!],
+    ...overrides,
+  };
+}
+
+/** The follow-up a "Collect OfficeClickToRun.dmp.zip" click on `fixtureDumpWithoutGetFile` asked for. */
+export function fixtureFollowUp(
+  state: RequestState = 'AwaitingApproval',
+  overrides: Partial<LiveResponseRequest> = {},
+): LiveResponseRequest {
+  const base = fixtureRequest(state);
+  return {
+    ...base,
+    id: 'LR-Q8M2TD',
+    requester: APPROVERS[1]!,
+    approvers: [APPROVERS[0]!],
+    createdAt: at(18),
+    expiresAt: at(48),
+    commands: [{ type: 'GetFile', path: 'C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip' }],
+    progress: [base.progress[1] ?? created()],
+    followUpOf: 'LR-7K3F9Q',
+    ...overrides,
+  };
+}

@@ -6,7 +6,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { AdaptiveCard } from '../cards/adaptive-card.js';
-import { fixtureOptions, fixtureRequest } from '../cards/fixtures.js';
+import {
+  fixtureDumpWithoutGetFile,
+  fixtureFollowUp,
+  fixtureOptions,
+  fixtureRequest,
+} from '../cards/fixtures.js';
 import { renderRequestCard } from '../cards/request-card.js';
 import type { LiveResponseRequest } from '../core/request.js';
 import { summariseTranscript } from '../core/summarise-transcript.js';
@@ -87,6 +92,18 @@ const SCENES: Scene[] = [
   {
     file: 'script-exit-code.png',
     card: renderRequestCard(scriptExitedNonZero(), fixtureOptions({ viewer: 'other' })),
+  },
+  {
+    // The finished card as posted with FOLLOWUP_PREAPPROVAL=on: Collect for the dump its output named.
+    file: 'follow-up-offer.png',
+    card: renderRequestCard(
+      fixtureDumpWithoutGetFile(),
+      fixtureOptions({ viewer: 'everyone', followUpPreApprovalMs: 15 * 60_000 }),
+    ),
+  },
+  {
+    file: 'follow-up.png',
+    card: renderRequestCard(fixtureFollowUp(), fixtureOptions({ viewer: 'everyone' })),
   },
 ];
 
