@@ -6,9 +6,6 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express from 'express';
-
-type BoardOptions = Parameters<typeof createBullBoard>[0];
-
 import type { Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
 
@@ -74,9 +71,7 @@ export function createOpsRouter(deps: OpsRouteDeps): express.Router {
     serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
     createBullBoard({
       queues: deps.dashboard.queues.map((queue) => new BullMQAdapter(queue)),
-      // @bull-board/express 9.10.1 brings its own nested @bull-board/api 9.10.1 while the app has 9.10.2: the same
-      // interface declared twice (private fields differ only by declaration site), so TypeScript needs the cast.
-      serverAdapter: serverAdapter as unknown as BoardOptions['serverAdapter'],
+      serverAdapter,
     });
     router.use(
       QUEUE_DASHBOARD_PATH,
