@@ -165,13 +165,13 @@ export function buildFanOutCardData(
     requestId: parent.id,
     verbs: CARD_VERBS,
     badge: badgeOf(parent, children),
-    title: `Live response on ${included} device${included === 1 ? '' : 's'} — ${parent.id}`,
+    title: `Live response ${parent.id}`,
     createdText: clock.format(parent.createdAt),
     requesterName: clip(parent.requester.name, 200),
     hasReason: Boolean(parent.reason),
     reason: clip(parent.reason ?? '', 300),
     statusLines: statusLines(parent, children, options, clock),
-    commandsText: `${parent.commands.map(describeCommand).join(' then ')}${source?.kind === 'tag' ? ` — devices tagged ${source.tag} in Defender` : ''}`,
+    commandsText: `${parent.commands.map(describeCommand).join(' then ')} on ${included} device${included === 1 ? '' : 's'}${source?.kind === 'tag' ? ` tagged ${source.tag} in Defender` : ''}`,
     devicesHeading: `Devices: ${included} included${leftOut > 0 ? `, ${leftOut} left out` : ''}`,
     rows: shown.map((target) => rowView(target, children, options, budget, viewer)),
     hasMoreRows: targets.length > shown.length,
@@ -180,8 +180,8 @@ export function buildFanOutCardData(
       visible: awaiting,
       waitingText: [
         approvers.length > 0
-          ? `Waiting for approval from ${approvers.map(mentionText).join(', ')}`
-          : 'Waiting for approval from a configured approver',
+          ? `Waiting for approval from ${approvers.map(mentionText).join(', ')}.`
+          : 'Waiting for approval from a configured approver.',
         included === 1
           ? 'One approval runs it on the included device.'
           : `One approval runs it on all ${included} included devices.`,

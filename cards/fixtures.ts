@@ -242,3 +242,97 @@ export function fixtureFollowUp(
     ...overrides,
   };
 }
+
+/**
+ * A fan-out of `collect.ps1` over `devices` names after approval, with its device requests: the first few
+ * succeeded, one failed (exit code 1), one timed out, one is still running, and `unknown-pc` was left out at
+ * pre-flight. `outputChars` of script output per device (long outputs must not grow the card: it links them).
+ */
+export function fixtureFanOut(
+  deviceCount = 9,
+  options: { outputChars?: number; state?: 'AwaitingApproval' | 'Running' | 'Finished' } = {},
+): { parent: LiveResponseRequest; children: Map<string, LiveResponseRequest> } {
+  const state = options.state ?? 'Finished';
+  const output = 'x'.repeat(options.outputChars ?? 200);
+  const command = { type: 'RunScript' as const, scriptName: 'collect.ps1', args: '-Quick' };
+  const names = Array.from({ length: deviceCount }, (_, i) =>
+    i === 0 ? 'unknown-pc' : `fin-laptop${String(i).padStart(2, '0')}.finance.contoso.local`,
+  );
+  const base = baseRequest();
+  const targets = names.map((name, i) =>
+    i === 0
+      ? { name, excluded: 'Defender has no device called unknown-pc. Did you mean fin-laptop01?' }
+      : {
+          name,
+          childId: `LR-C${String(i).padStart(5, '0')}`,
+          device: {
+            machineId: createHash('sha1').update(name).digest('hex'),
+            computerDnsName: name,
+            osPlatform: 'Windows11',
+            healthStatus: 'Active',
+            lastSeen: at(10),
+          },
+        },
+  );
+  const parent: LiveResponseRequest = {
+    ...base,
+    id: 'LR-F4N0UT',
+    device: { machineId: '', computerDnsName: `${deviceCount - 1} devices` },
+    commands: [command],
+    progress: [created()],
+    reason: 'beaconing to 203.0.113.7 from the finance VLAN (incident 4711)',
+    fanOut: { source: { kind: 'devices' }, targets },
+    ...(state === 'AwaitingApproval' ? {} : { state: 'Approved', decision: approved }),
+  };
+  const children = new Map<string, LiveResponseRequest>();
+  if (state === 'AwaitingApproval') return { parent, children };
+  const outcome = (i: number): LiveResponseRequest['state'] => {
+    if (state === 'Running' && i > deviceCount / 2) return i % 2 ? 'InProgress' : 'Pending';
+    if (i === deviceCount - 1) return state === 'Finished' ? 'TimeOut' : 'InProgress';
+    if (i === deviceCount - 2 && deviceCount > 3) return 'Failed';
+    return 'Succeeded';
+  };
+  for (const [i, target] of targets.entries()) {
+    if (!('childId' in target) || !target.childId) continue;
+    const childState = outcome(i);
+    const exitCode = childState === 'Failed' ? 1 : 0;
+    const finished = childState === 'Succeeded' || childState === 'Failed';
+    children.set(target.childId, {
+      ...base,
+      id: target.childId,
+      device: target.device,
+      commands: [command],
+      state: childState,
+      decision: approved,
+      parentId: parent.id,
+      actionId: `a-${i}`,
+      ...(childState === 'TimeOut'
+        ? {
+            failure: {
+              code: 'TimeOut',
+              message: 'Defender stopped the action: a command ran past its time limit.',
+            },
+          }
+        : {}),
+      progress: [
+        finished
+          ? {
+              status: 'Completed',
+              errors: [],
+              transcript: summariseTranscript(
+                JSON.stringify({
+                  script_name: 'collect.ps1',
+                  exit_code: exitCode,
+                  script_output: `Collected 14 artefacts\n${output}`,
+                  script_errors: exitCode ? 'Access to the path C:\\Windows\\Prefetch is denied.' : '',
+                }),
+              ),
+              link: { id: `k${i}`, expiresAt: at(48) },
+            }
+          : { status: childState === 'TimeOut' ? 'NotRun' : 'InProgress', errors: [] },
+      ],
+    });
+  }
+  if (state === 'Finished') Object.assign(parent, { state: 'Failed', finishedAt: at(19) });
+  return { parent, children };
+}

@@ -6,8 +6,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { AdaptiveCard } from '../cards/adaptive-card.js';
+import { renderFanOutCard } from '../cards/fan-out-card.js';
 import {
   fixtureDumpWithoutGetFile,
+  fixtureFanOut,
   fixtureFollowUp,
   fixtureOptions,
   fixtureRequest,
@@ -72,6 +74,10 @@ function scriptExitedNonZero(): LiveResponseRequest {
   return request;
 }
 
+function fanOutCard(fanOut: ReturnType<typeof fixtureFanOut>): AdaptiveCard {
+  return renderFanOutCard(fanOut.parent, fanOut.children, fixtureOptions({ viewer: 'everyone' }));
+}
+
 const SCENES: Scene[] = [
   {
     file: 'awaiting-approval.png',
@@ -104,6 +110,16 @@ const SCENES: Scene[] = [
   {
     file: 'follow-up.png',
     card: renderRequestCard(fixtureFollowUp(), fixtureOptions({ viewer: 'everyone' })),
+  },
+  {
+    // One approval for several devices: each device's pre-flight, one left out.
+    file: 'fan-out-approval.png',
+    card: fanOutCard(fixtureFanOut(5, { state: 'AwaitingApproval' })),
+  },
+  {
+    // The same card at the end: a row per device and the summary line.
+    file: 'fan-out.png',
+    card: fanOutCard(fixtureFanOut(10)),
   },
 ];
 
@@ -251,7 +267,9 @@ async function main(): Promise<void> {
     });
     await page.goto(`${ORIGIN}/`);
 
-    for (const scene of SCENES) {
+    // CARDS=<part of a file name> redraws only those pictures (e.g. CARDS=fan-out npm run cards:png).
+    const only = process.env.CARDS;
+    for (const scene of SCENES.filter((s) => !only || s.file.includes(only))) {
       // JSON text crosses into the page: the card's recursive JSON type is too deep for evaluate's typing.
       const problems = await page.evaluate(
         ([card, hostConfig]) =>

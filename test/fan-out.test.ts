@@ -118,7 +118,7 @@ describe('a request for several devices', () => {
       'run whoami.ps1 on desktop-test, srv-db01, nosuch-pc, laptop-offline because beaconing',
     );
     const asked = cardText(request.card);
-    expect(asked).toContain('Live response on 2 devices');
+    expect(asked).toContain('run whoami.ps1 on 2 devices');
     expect(asked).toContain('Devices: 2 included, 2 left out');
     expect(rowText(request.card, 'desktop-test.contoso.local')).toContain('Will run');
     expect(rowText(request.card, 'nosuch-pc')).toContain('Left out');
@@ -229,7 +229,7 @@ describe('a request for several devices', () => {
       .filter((c) => (c.query.$filter ?? '') === "machineTags/any(tag: tag eq 'finance-laptops')");
     expect(lookups.map((c) => c.status)).toContain(200);
     const asked = cardText(request.card);
-    expect(asked).toContain('devices tagged finance-laptops in Defender');
+    expect(asked).toContain('run whoami.ps1 on 1 device tagged finance-laptops in Defender');
     expect(rowText(request.card, 'fin-laptop07.contoso.local')).toContain('Will run');
     expect(rowText(request.card, 'laptop-offline.contoso.local')).toMatch(/Inactive in Defender/);
     expect(rowText(request.card, 'mac-design01.contoso.local')).toMatch(/macOS/);
