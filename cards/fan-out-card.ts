@@ -155,7 +155,6 @@ export function buildFanOutCardData(
   const awaiting = parent.state === 'AwaitingApproval';
   const decides = awaiting && (viewer === 'approver' || viewer === 'everyone');
   const approvers = uniquePeople(parent.approvers);
-  const counts = countFanOut(parent, children);
   const included = targets.filter((t) => !t.excluded).length;
   const leftOut = targets.length - included;
   const shown = targets.slice(0, budget.maxRows);
