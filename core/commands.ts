@@ -21,7 +21,8 @@ export const CHAT_COMMANDS: readonly ChatCommandSpec[] = [
     verb: 'run',
     usage: 'run <script> [args…] on <device> [because <reason>]',
     example: 'run minidump.ps1 OfficeClickToRun on desktop-test because suspicious Office child process',
-    description: 'Run a library script: .ps1 on Windows, .sh on Linux and macOS (needs approval)',
+    description:
+      'Run a library script on a device, a list (a, b, c) or tag:<name>: .ps1 on Windows, .sh on Linux/macOS (needs approval)',
   },
   {
     verb: 'getfile',

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { CHAT_COMMANDS, SEQUENCE_EXAMPLE } from './commands.js';
 import { formatInvalid, helpText } from './help-text.js';
+import { parseMessage } from './parse-message.js';
 
 describe('helpText', () => {
   it('lists every command with its usage, example, description and aliases', () => {
@@ -18,6 +19,16 @@ describe('helpText', () => {
   it('tells how to read a request’s audit trail', () => {
     expect(helpText()).toContain('- `audit <request id>` — Show who asked, decided and ran a request');
     expect(helpText()).toContain('`audit LR-7K3F9Q`');
+  });
+
+  it('shows a device list and a machine tag, each an example the parser reads as a fan-out', () => {
+    for (const example of [
+      'run collect.ps1 on desktop-test, laptop-22, web02',
+      'run collect.ps1 on tag:finance-laptops',
+    ]) {
+      expect(helpText()).toContain(`\`${example}\``);
+      expect(parseMessage(example)).toMatchObject({ kind: 'request', fanOut: expect.anything() });
+    }
   });
 
   it('keeps code spans balanced', () => {

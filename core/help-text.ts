@@ -13,6 +13,7 @@ export function helpText(): string {
     '**What I understand**',
     lines.join('\n'),
     `**Several commands in one session:** separate them with \`then\` or \`;\` and name the device once at the end:  \n${code(SEQUENCE_EXAMPLE)}`,
+    `**Several devices, one approval:** list them, or name a Defender machine tag; each device gets its own pre-flight on the one card, and those that cannot run it are shown and left out (at most FANOUT_MAX_DEVICES, 20 unless your admin changed it):  \n${code('run collect.ps1 on desktop-test, laptop-22, web02')}  \n${code('run collect.ps1 on tag:finance-laptops')}`,
     'The device is a short name, an FQDN or a Defender machine id. Quote a path or argument that contains `then`, `;` or `because`. Nothing runs on a device until an approver approves it.',
   ].join('\n\n');
 }
