@@ -1,6 +1,7 @@
 // `npm run bench`: 100 live response requests in a burst through the real bot against the Defender simulator on a
 // compressed clock, then the naive strategy against a fresh simulator; writes bench/results/latest.{json,md,svg}.
-// `npm run bench -- --soak [--requests N]` and `npm run bench -- --memory` run soak.ts instead.
+// `npm run bench -- --soak [--requests N]` and `npm run bench -- --memory` run soak.ts instead. The fan-out burst
+// (5 requests × 20 devices, fan-out-burst.ts) runs after them and is appended to latest.md; `--fan-out` runs it alone.
 // Everything listens on and talks to 127.0.0.1 only, and every wait has a deadline.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { computeResults, endpointOf } from './compute-results.js';
 import { driveBot } from './drive-bot.js';
 import { explainMisses } from './explain-misses.js';
+import { driveFanOut, type FanOutRun, renderFanOutReport } from './fan-out-burst.js';
 import { makespanLowerBound } from './lower-bound.js';
 import { runNaive } from './naive-driver.js';
 import { startSimProcess } from './processes.js';
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
         ? {
             requests,
             phases: [requests],
+            perSecond: 17,
             approveEvery: 20,
             compressRetention: true,
             resultsDir,
@@ -61,6 +64,12 @@ async function main(): Promise<void> {
   }, HARD_LIMIT_MS);
   hardStop.unref();
   mkdirSync(resultsDir, { recursive: true });
+  if (process.argv.includes('--fan-out')) {
+    const fanOut = await runFanOut();
+    process.stdout.write(`${renderFanOutReport(fanOut)}\n`);
+    clearTimeout(hardStop);
+    return;
+  }
 
   const bound = makespanLowerBound({
     requests: REQUESTS,
@@ -148,10 +157,24 @@ async function main(): Promise<void> {
   };
   writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify({ ...results, raw }, null, 2)}\n`);
   writeFileSync(join(resultsDir, 'latest.svg'), renderChart(results));
-  writeFileSync(join(resultsDir, 'latest.md'), renderReport(results));
-  process.stdout.write(`${renderReport(results)}\n`);
+  process.stdout.write('bench: running the fan-out burst…\n');
+  const fanOut = await runFanOut();
+  const report = `${renderReport(results)}\n${renderFanOutReport(fanOut)}\n`;
+  writeFileSync(join(resultsDir, 'latest.md'), report);
+  process.stdout.write(`${report}\n`);
   process.stdout.write(`bench: wrote ${join(resultsDir, 'latest.{json,md,svg}')}\n`);
   clearTimeout(hardStop);
+}
+
+/** The fan-out burst, its raw figures kept beside the report in latest-fanout.json. */
+async function runFanOut(): Promise<FanOutRun> {
+  const run = await driveFanOut({
+    deadlineMs: 300_000,
+    logFile: join(resultsDir, 'latest-fanout-bot.log'),
+    simLogFile: join(resultsDir, 'latest-fanout-simulator.log'),
+  });
+  writeFileSync(join(resultsDir, 'latest-fanout.json'), `${JSON.stringify(run, null, 2)}\n`);
+  return run;
 }
 
 main().then(

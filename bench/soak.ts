@@ -31,6 +31,12 @@ export interface SoakOptions {
    * bounded lists (finished jobs, events) are full.
    */
   phases: number[];
+  /**
+   * Requests started per second; undefined = as fast as CONCURRENCY allows. A soak must stay under what Teams takes
+   * (the bot keeps to 40 connector calls a second; a rejected request costs 2, a run one about 6), or card updates
+   * queue up without end and nothing is steady.
+   */
+  perSecond?: number;
   /** Every n-th request is approved and runs on Defender; the others are rejected on their card. */
   approveEvery: number;
   /** Compress the retentions and the approval timeout with the clock (the soak); else keep the shipped defaults. */
@@ -152,7 +158,7 @@ export async function runSoak(options: SoakOptions): Promise<void> {
     DEFENDER_API_RATE: `100/${scaled(60_000)},1500/${scaled(3_600_000)}`,
     POLL_INTERVAL: scaled(5_000),
     ...(options.compressRetention
-      ? { APPROVAL_TIMEOUT: scaled(30 * 60_000), REQUEST_RETENTION: '1m', AUDIT_RETENTION: '1m' }
+      ? { APPROVAL_TIMEOUT: scaled(30 * 60_000), REQUEST_RETENTION: '3m', AUDIT_RETENTION: '3m' }
       : {}),
   };
   const bot = await startBotProcess(env, join(options.resultsDir, `${options.name}-bot.log`));
@@ -199,6 +205,7 @@ export async function runSoak(options: SoakOptions): Promise<void> {
         Array.from({ length: CONCURRENCY }, async () => {
           while (next < end) {
             const index = next++;
+            if (options.perSecond) await sleep(startedAt + (index * 1000) / options.perSecond - Date.now());
             const card = await oneRequest(client, teams, index, index % options.approveEvery === 0);
             if (card) cards.push(card);
             finished++;
@@ -277,8 +284,8 @@ function renderSoakReport(run: {
   const lines = [
     `# ${options.name === 'memory' ? 'Redis memory per finished request' : 'Soak'}`,
     '',
-    `${options.requests} requests (1 in ${options.approveEvery} approved and run, the others rejected on their card), ` +
-      `simulator ×${SOAK_SPEED}, retention ${options.compressRetention ? 'compressed (REQUEST_RETENTION and AUDIT_RETENTION 1m)' : 'as shipped'}.`,
+    `${options.requests} requests${options.perSecond ? ` started at ${options.perSecond} a second` : ''} (1 in ${options.approveEvery} approved and run, the others rejected on their card), ` +
+      `simulator ×${SOAK_SPEED}, retention ${options.compressRetention ? 'compressed (REQUEST_RETENTION and AUDIT_RETENTION 3m)' : 'as shipped'}.`,
     `Cards posted ${run.cards}, in a final state ${run.finals}; Defender 429s ${run.throttles.defender}, Teams 429s ${run.throttles.teams}.`,
     `Redis used_memory grew by ${mb(run.redisBytes)} MB: ${perRequestKB(run.redisBytes)} KB per finished request, BullMQ's bounded lists included.`,
     ...marginal(run.phaseEnds),
