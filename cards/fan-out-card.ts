@@ -73,6 +73,8 @@ export interface FanOutCardData {
   approve: { visible: boolean };
   reject: { visible: boolean };
   cancel: { visible: boolean; title: string };
+  /** New links for every device's results (a device's links last 30 minutes). */
+  freshLinks: { visible: boolean };
   mentions: ReturnType<typeof mentionEntity>[];
   hasRefresh: boolean;
   refreshUserIds: string[];
@@ -198,6 +200,9 @@ export function buildFanOutCardData(
         (awaiting && (viewer === 'requester' || viewer === 'everyone')) ||
         (running && !parent.cancellation && viewer !== 'other'),
       title: awaiting ? 'Cancel' : 'Cancel all',
+    },
+    freshLinks: {
+      visible: [...children.values()].some((child) => child.progress.some((p) => p.link !== undefined)),
     },
     mentions: awaiting ? approvers.map(mentionEntity) : [],
     hasRefresh: !isFinal(parent.state),

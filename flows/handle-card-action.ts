@@ -15,6 +15,7 @@ import {
   policyForRequest,
   samePerson,
 } from '../core/approval-policy.js';
+import { loadChildren } from '../core/fan-out.js';
 import { approverIdsOf, type OnCallTier, sourcesOf } from '../core/on-call.js';
 import { isFinal, type LiveResponseRequest, type Person } from '../core/request.js';
 import { normaliseRequestId } from '../core/request-id.js';
@@ -233,6 +234,21 @@ export async function handleCardAction(
     }
 
     case CARD_VERBS.freshLinks: {
+      // A fan-out's card asks for every device's links at once: each device's request fetches its own.
+      if (request.fanOut) {
+        const children = await loadChildren(deps.requests, request);
+        const withResults = [...children.values()].filter((child) => child.actionId);
+        if (withResults.length === 0) return { kind: 'message', text: `${request.id} has no results yet.` };
+        await deps.requests.audit(request.id, { action: 'fresh-links', actor: actorOf(person) });
+        for (const child of withResults) {
+          await applyAndDispatch(deps, child.id, {
+            type: 'notice',
+            text: `Fetching fresh download links (asked by ${person.name})…`,
+          });
+          await deps.scheduler.freshLinks(child.id, deps.clock.now());
+        }
+        return { kind: 'card', card: await view(request, viewerOf(request, person, deps), deps) };
+      }
       if (!request.actionId) return { kind: 'message', text: `${request.id} has no results yet.` };
       const noticed = await applyAndDispatch(deps, request.id, {
         type: 'notice',

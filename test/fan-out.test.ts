@@ -20,6 +20,7 @@ import {
   askAndApprove,
   click,
   currentCard,
+  downloadPaths,
   expectCardsSafe,
   MACHINE_IDS,
   ROOMY_API_RATE,
@@ -161,6 +162,21 @@ describe('a request for several devices', () => {
     expect(textReplies(stack, request.thread.id).length).toBeGreaterThan(before);
     expect(status).toContain(children.get('desktop-test')!.id);
     expect(status).toMatch(/nosuch-pc.*left out/);
+
+    // Get fresh links asks each device's request for its own; the rows then carry the new links.
+    const linksBefore = downloadPaths(currentCard(stack, request.activity.id));
+    expect(linksBefore).toHaveLength(2);
+    await click(stack, client, request, 'Get fresh links');
+    const renewed = await stack.teams.waitFor(
+      () => {
+        const links = downloadPaths(currentCard(stack, request.activity.id));
+        return links.length === 2 && links.every((l) => !linksBefore.includes(l)) ? links : undefined;
+      },
+      { description: 'new links on both rows', timeoutMs: 15_000 },
+    );
+    expect(renewed.map((l) => l.split('/')[2]).sort()).toEqual(
+      [...children.values()].map((c) => c.id).sort(),
+    );
   });
 
   it('cancels one device from its row while the other runs to the end', async () => {
