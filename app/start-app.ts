@@ -10,9 +10,10 @@ import express from 'express';
 import type { Logger } from 'pino';
 import { createHttpApp, listen } from '../bot/http-server.js';
 import { LrBot } from '../bot/lr-bot.js';
-import { createTeamsCardPort } from '../bot/teams-card-port.js';
+import { createTeamsCardPort, createTeamsCardPoster } from '../bot/teams-card-port.js';
 import { TeamsPacedAuthentication } from '../bot/teams-rate-policy.js';
 import { createTeamsRoster } from '../bot/teams-roster.js';
+import { renderCardOf } from '../cards/fan-out-card.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { redisKeys } from '../core/redis-keys.js';
 import { createRequestStore } from '../core/request-store.js';
@@ -289,6 +290,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         publicBaseUrl: config.publicBaseUrl,
         ...(tabDeepLink ? { tabDeepLink } : {}),
         ...(beforeEffects ? { beforeEffects } : {}),
+        ...(crashPoint === 'cardSent' ? { afterCardSent: () => process.kill(process.pid, 'SIGKILL') } : {}),
         queuePlace,
         ...(config.followUpPreApprovalMs !== null
           ? { followUpPreApprovalMs: config.followUpPreApprovalMs }
@@ -364,6 +366,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   }
 
   if (options.workers) {
+    const postCard = createTeamsCardPoster(adapter, config.bot.appId);
     const deps: JobDeps = {
       requests,
       defender: jobDefender,
@@ -406,6 +409,21 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
             graceMs: config.reconcileIntervalMs,
             onRepair: (kind) => metrics.reconcilerRepairs.inc({ kind }),
             deadlines: config.deadlines,
+            postCard: async (request) => {
+              // A fresh card waits its turn in the thread like any other send (a late card beats none).
+              await limiter.acquire(
+                threadLimiterKey(request.conversationId),
+                config.teamsThreadRates,
+                10_000,
+              );
+              const card = await renderCardOf(request, requests, {
+                viewer: 'everyone',
+                now: new Date(clock.now()),
+                publicBaseUrl: config.publicBaseUrl,
+                ...(tabDeepLink ? { tabDeepLink } : {}),
+              });
+              return postCard(request, card);
+            },
           },
         }),
         updateCard: createCardProcessor({

@@ -1,6 +1,7 @@
 // Replaces a request's card from a worker: the stored conversation reference plus CloudAdapter.continueConversationAsync.
 import { CardFactory, type CloudAdapter, type ConversationReference } from 'botbuilder';
-import type { CardPort } from '../jobs/card-port.js';
+import type { LiveResponseRequest } from '../core/request.js';
+import type { CardJson, CardPort } from '../jobs/card-port.js';
 import { TeamsApiError } from '../jobs/card-port.js';
 
 /** botbuilder's own HTTP layer retries and has no timeout: a hung Teams call must not hold a worker forever. */
@@ -22,6 +23,31 @@ export function toTeamsApiError(error: unknown): TeamsApiError {
     status,
     Number.isFinite(seconds) ? seconds * 1000 : undefined,
   );
+}
+
+/**
+ * Posts a request's card as a new message in its conversation (the reconciler's repair of a card the bot lost track
+ * of) and returns the new activity's id. Teams has no idempotency key for sends: the caller records the id at once.
+ */
+export function createTeamsCardPoster(
+  adapter: CloudAdapter,
+  botAppId: string,
+): (request: LiveResponseRequest, card: CardJson) => Promise<string> {
+  return async (request, card) => {
+    const reference = request.conversationRef as unknown as ConversationReference;
+    let sent: string | undefined;
+    let failure: unknown;
+    await adapter.continueConversationAsync(botAppId, reference, async (context) => {
+      try {
+        sent = (await context.sendActivity({ attachments: [CardFactory.adaptiveCard(card)] }))?.id;
+      } catch (error) {
+        failure = error;
+      }
+    });
+    if (failure) throw toTeamsApiError(failure);
+    if (!sent) throw new TeamsApiError('Teams gave no id for the posted card', undefined, undefined);
+    return sent;
+  };
 }
 
 export function createTeamsCardPort(adapter: CloudAdapter, botAppId: string): CardPort {

@@ -65,6 +65,8 @@ export interface FlowDeps {
   tabDeepLink?: (requestId: string) => string;
   /** Test-only hook between a write and its effects (see EffectPorts). */
   beforeEffects?: EffectPorts['beforeEffects'];
+  /** Test-only: called once Teams took the approval card, before its activity id is recorded (the crash tests). */
+  afterCardSent?: () => void;
   /** A waiting request's place in line and estimated start, for the cards a click answers with. */
   queuePlace?: QueuePlaceOf;
   /** FOLLOWUP_PREAPPROVAL=on: how long a pre-approval of a request's follow-ups lasts; absent = off. */
@@ -258,6 +260,7 @@ export async function postNewRequest(
   let activityId: string;
   try {
     activityId = await turn.sendCard(card);
+    deps.afterCardSent?.();
   } catch (error) {
     // Nobody can approve a card Teams never showed: close the request so it cannot be approved or run later.
     await applyAndDispatch(

@@ -8,7 +8,7 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../core/redis-keys.js';
-import { isFinal, type LiveResponseRequest } from '../core/request.js';
+import { isFinal, type LiveResponseRequest, type Person } from '../core/request.js';
 import {
   deadlineCanceller,
   deadlineWords,
@@ -36,7 +36,24 @@ export type RepairKind =
   | 'finished'
   /** Past PENDING_DEADLINE / RUNNING_DEADLINE: cancelled in Defender. */
   | 'deadline-pending'
-  | 'deadline-running';
+  | 'deadline-running'
+  /** A card the bot sent but never recorded (it stopped in between): withdrawn if undecided, a fresh card posted. */
+  | 'card-lost';
+
+/**
+ * A request without a recorded card this long after it was asked lost its card: the turn that posts it has long
+ * finished (Teams gives a message turn 15 s; the bot waits at most 8 s for the thread's rate before sending).
+ */
+export const CARD_SEND_GRACE_MS = 30_000;
+
+/** Who withdraws a request whose approval card was lost; its fixed id marks the request for the card repair. */
+export const CARD_LOST: Person = {
+  teamsId: 'lr-bot:card-lost',
+  name: 'LR Bot (its approval card was lost in a restart)',
+};
+
+const CARD_LOST_NOTICE =
+  'The bot stopped between posting this request’s approval card and recording it, so that card can no longer be updated: the request was withdrawn before anyone could approve it there. Nothing ran on the device. Ask again if it is still needed.';
 
 /** Requests looked at per run at most; the rest wait for the next run (oldest change first). */
 const MAX_PER_RUN = 2_000;
@@ -57,6 +74,8 @@ export interface ReconcileDeps extends JobDeps {
     onRepair?: (kind: RepairKind, requestId: string) => void;
     /** PENDING_DEADLINE and RUNNING_DEADLINE are enforced here; SUBMIT_DEADLINE by the submit job it keeps queued. */
     deadlines: StateDeadlines;
+    /** Renders the request's card as it is now and posts it as a new message; returns its activity id. */
+    postCard?: (request: LiveResponseRequest) => Promise<string>;
   };
 }
 
@@ -85,6 +104,51 @@ export function createReconcileProcessor(deps: ReconcileDeps) {
     return overdue.phase === 'pending' ? 'deadline-pending' : 'deadline-running';
   }
 
+  /**
+   * Teams has no idempotency key and no way to find a message by a correlation, so a card sent but not recorded can
+   * never be updated. Undecided, the request is withdrawn (an approval from a card the bot cannot update would run
+   * with no card to show it); then, and for a request decided from that card, a fresh card is posted and recorded,
+   * so the thread shows how it ends. A click on the lost card answers with the clicker's view of the current state.
+   */
+  async function repairLostCard(request: LiveResponseRequest): Promise<RepairKind | null> {
+    const post = deps.reconcile.postCard;
+    if (!post) return null;
+    let current = request;
+    if (current.state === 'AwaitingApproval') {
+      const withdrawn = await applyAndDispatch(
+        deps,
+        current.id,
+        (latest) =>
+          latest.version === request.version ? { type: 'cancel', by: CARD_LOST, at: clock.nowIso() } : null,
+        {
+          action: 'cancel',
+          actor: { name: CARD_LOST.name },
+          detail:
+            'withdrawn: the bot stopped between posting the approval card and recording it, so the card cannot be updated; nothing ran on the device',
+        },
+      );
+      if (!withdrawn.ok || !withdrawn.changed) return null;
+      const noticed = await requests.transition(current.id, { type: 'notice', text: CARD_LOST_NOTICE });
+      current = noticed.ok ? noticed.request : withdrawn.request;
+    }
+    const activityId = await post(current);
+    // No card effect follows a card posted late: it already shows the state it was rendered from.
+    await applyAndDispatch(deps, current.id, { type: 'cardPosted', activityId });
+    logger.warn(
+      { requestId: current.id, activityId },
+      'posted a fresh card for a request whose card was lost',
+    );
+    return 'card-lost';
+  }
+
+  /** Sent but never recorded: no card, not a fan-out's device (those have none), past the send's grace. */
+  function lostItsCard(request: LiveResponseRequest, now: number): boolean {
+    if (request.card || request.parentId) return false;
+    if (now - Date.parse(request.createdAt) < CARD_SEND_GRACE_MS) return false;
+    // A card Teams refused is no card to repair (handle-message cancels that request); one withdrawn here is.
+    return !isFinal(request.state) || request.cancellation?.by.teamsId === CARD_LOST.teamsId;
+  }
+
   async function reconcileOne(
     request: LiveResponseRequest,
     now: number,
@@ -93,6 +157,11 @@ export function createReconcileProcessor(deps: ReconcileDeps) {
   ): Promise<RepairKind[]> {
     const done: RepairKind[] = [];
     const id = request.id;
+    if (lostItsCard(request, now)) {
+      const repaired = await repairLostCard(request);
+      // Until its fresh card is posted, a withdrawn request is not settled: the next run tries again.
+      if (repaired || isFinal(request.state)) return repaired ? [repaired] : [];
+    }
     const overdue = overdueOf(request, deps.reconcile.deadlines, now);
     if (overdue && overdue.phase !== 'submit') {
       const cancelled = await cancelOverdue(request, overdue);

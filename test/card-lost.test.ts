@@ -1,0 +1,90 @@
+// The bot dies after Teams took the approval card and before it recorded the card's activity id. Teams has no
+// idempotency key and no way to find that message again, so the card can never be updated: after a restart the
+// reconciler withdraws the undecided request (nothing ran) and posts a fresh card saying so, recorded this time; a
+// click on the lost card answers with the current state and runs nothing. The bot runs as a child process told by a
+// test-only variable to SIGKILL itself right after the card is sent.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../core/clock.js';
+import { redisKeys } from '../core/redis-keys.js';
+import { createRequestStore, type RequestStore } from '../core/request-store.js';
+import { type ProcessStack, startProcessStack } from './support/bot-process.js';
+import { cardText, requestIdOf, teamsClientFor } from './support/flow-helpers.js';
+import { MACHINE_IDS, runCallsFor } from './support/request-steps.js';
+import { channelThread, USERS } from './support/teams-fixtures.js';
+
+let stack: ProcessStack;
+let requests: RequestStore;
+
+beforeAll(async () => {
+  stack = await startProcessStack({ env: { RECONCILE_INTERVAL: '500ms' } });
+  requests = createRequestStore({ redis: stack.redis, keys: redisKeys(stack.prefix), clock: systemClock });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function until<T>(
+  what: string,
+  probe: () => Promise<T> | T,
+  timeoutMs = 20_000,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value) return value as NonNullable<T>;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}\n${stack.bot.output().split('\n').slice(-30).join('\n')}`);
+}
+
+describe('an approval card sent but never recorded', () => {
+  it('is withdrawn after a restart with a fresh card in the thread, and a click on the lost card runs nothing', async () => {
+    await stack.bot.kill();
+    await stack.bot.start({ LR_TEST_CRASH_BEFORE_EFFECT: 'cardSent' });
+    const client = teamsClientFor(stack);
+    const thread = channelThread();
+    await client
+      .sendMessage({ conversation: thread, from: USERS.requester, text: 'run whoami.ps1 on desktop-test' })
+      .catch(() => undefined);
+    await until('the bot to die after sending the card', () => !stack.bot.running);
+    const [lost] = stack.teams.activities(thread.id).filter((a) => stack.teams.findCard(a));
+    expect(lost).toBeDefined();
+    const requestId = requestIdOf(stack.teams.findCard(lost));
+    const unrecorded = await requests.get(requestId);
+    expect(unrecorded?.state).toBe('AwaitingApproval');
+    expect(unrecorded?.card).toBeUndefined();
+
+    await stack.bot.start({ LR_TEST_CRASH_BEFORE_EFFECT: '' });
+    // The send's grace (30 s from the request) passes first: a turn still sending is never raced.
+    const fresh = await until(
+      'a fresh card in the thread',
+      () => stack.teams.activities(thread.id).filter((a) => stack.teams.findCard(a))[1],
+      60_000,
+    );
+    const text = cardText(stack.teams.findCard(fresh));
+    expect(text).toMatch(/Cancelled/);
+    expect(text).toContain('its approval card was lost in a restart');
+    expect(text).toContain('Nothing ran on the device. Ask again if it is still needed.');
+    const withdrawn = await requests.get(requestId);
+    expect(withdrawn?.state).toBe('Cancelled');
+    expect(withdrawn?.card?.activityId).toBe(fresh.id);
+    const trail = await requests.auditTrail(requestId);
+    expect(trail.find((e) => e.action === 'cancel')?.detail).toMatch(/^withdrawn: the bot stopped/);
+
+    // An approver who still sees the lost card clicks Approve: their view shows the end, nothing runs.
+    const click = await client.invokeAction({
+      conversation: thread,
+      from: USERS.approver,
+      replyToId: lost!.id,
+      verb: 'lr.approve',
+      data: { requestId },
+    });
+    expect(click.status).toBe(200);
+    expect(cardText(click.card)).toMatch(/Cancelled/);
+    expect((await requests.get(requestId))?.state).toBe('Cancelled');
+    expect(runCallsFor(stack, MACHINE_IDS.desktop)).toHaveLength(0);
+    // One fresh card, not one per reconciler run.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(stack.teams.activities(thread.id).filter((a) => stack.teams.findCard(a))).toHaveLength(2);
+  }, 120_000);
+});
