@@ -179,6 +179,30 @@ describe('a request for several devices', () => {
     );
   });
 
+  it('shows a device Defender refuses as failed, and folds its devices’ many changes into a few card updates', async () => {
+    // Real time: the devices' changes spread over seconds, as they do in a tenant.
+    stack.sim.control.setSpeed(1);
+    const request = await askAndApprove(
+      stack,
+      client,
+      'run whoami.ps1 on desktop-test, desktop-test2, srv-db01, web01.contoso.local, kiosk-nogroup',
+    );
+    const card = await waitForFinalCard(stack, request.activity.id, /4 of 5 succeeded, 1 failed/, (t) =>
+      /Finished at/.test(t),
+    );
+    expect(rowText(card, 'kiosk-nogroup.contoso.local')).toMatch(
+      /Failed[\s\S]*DisallowedOperation|DisallowedOperation[\s\S]*Failed/,
+    );
+    expect(cardText(card)).toContain('Finished with failures');
+    // Every change of a device's request re-renders the parent's card, at most once per 2 s window for all of them.
+    const children = [...(await childrenOf(request.requestId)).values()];
+    const deviceChanges = children.reduce((sum, child) => sum + child.version - 1, 0);
+    const updates = stack.teams.history(request.activity.id).length - 1;
+    expect(deviceChanges).toBeGreaterThanOrEqual(15);
+    expect(updates).toBeLessThanOrEqual(deviceChanges / 3);
+    expect(cardMessages(request)).toHaveLength(1);
+  });
+
   it('cancels one device from its row while the other runs to the end', async () => {
     stack.sim.control.setSpeed(1);
     const request = await askAndApprove(stack, client, 'run whoami.ps1 on desktop-test, desktop-test2');
