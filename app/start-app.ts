@@ -187,7 +187,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
   const jobDefender = createBudgetedDefender(client, budget, { maxWaitMs: JOB_BUDGET_WAIT_MS });
   const downloadDefender = createBudgetedDefender(client, budget, { maxWaitMs: DOWNLOAD_BUDGET_WAIT_MS });
   const sessions = createSessionSlots({ redis, keys, maxSessions: config.defender.maxSessions });
-  const queuePlace = createQueuePlaces({ requests, budget });
+  const queuePlace = createQueuePlaces({ requests, budget, sessions });
   const links = createResultLinkStore({ redis, keys });
   // DOWNLOAD_MODE=sso: cards' download buttons open the tab at the request in Teams (files need sign-in).
   const tabDeepLink = signInDownloadLinkOf(config.tab);

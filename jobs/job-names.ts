@@ -14,8 +14,11 @@ export const QUEUES = {
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export type JobPayloads = {
-  /** `reconciled`: re-created by the reconciler, so the submission looks for an earlier attempt's action first. */
-  submit: { requestId: string; reconciled?: boolean };
+  /**
+   * `reconciled`: re-created by the reconciler, so the submission looks for an earlier attempt's action first.
+   * `waitedForTurn`: it already waited once for the budget slot of its place in line (see the submit processor).
+   */
+  submit: { requestId: string; reconciled?: boolean; waitedForTurn?: boolean };
   poll: Record<string, never>;
   fetchResult: { requestId: string; index: number };
   freshLinks: { requestId: string };

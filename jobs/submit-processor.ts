@@ -11,6 +11,7 @@ import type { MachineAction, RunLiveResponseBody, WireCommand } from '../defende
 import { applyAndDispatch } from './dispatch-effects.js';
 import { type JobDeps, postpone } from './job-deps.js';
 import type { JobPayloads } from './job-names.js';
+import { createQueuePlaces } from './queue-place.js';
 
 /** Defender can take a moment to list a just-created action; wait this long before concluding it was not created. */
 export const CREATION_GRACE_MS = 15_000;
@@ -129,6 +130,26 @@ export function createSubmitProcessor(deps: JobDeps) {
 
   const findPrevious = (request: LiveResponseRequest) => findEarlierAction(defender, request);
 
+  const placeInLine = createQueuePlaces({ requests, budget, sessions });
+
+  /**
+   * How long until this request may take a run-budget slot. The line is served in order of approval: a request waits
+   * for the slot of its place in line — the start its card shows (jobs/queue-place.ts) — rather than for the next free
+   * one, which every waiting request would race for, so the 3rd in line starts 3rd. It waits for its turn once: if
+   * those ahead did not take their slots meanwhile (waiting for their device or a session), it then takes the next free
+   * slot like any other, so nobody waits behind a request that cannot start.
+   */
+  async function turnWait(job: Job<JobPayloads['submit']>, requestId: string): Promise<number> {
+    const next = await budget.peekWait('run');
+    if (job.data.waitedForTurn) return next;
+    const inLine = await placeInLine(requestId);
+    if (!inLine || inLine.place <= 1) return next;
+    const mine = Date.parse(inLine.startsAt) - clock.now();
+    if (mine <= next) return next;
+    await job.updateData({ ...job.data, waitedForTurn: true });
+    return mine;
+  }
+
   return async function submit(job: Job<JobPayloads['submit']>, token?: string): Promise<string> {
     const request = await requests.get(job.data.requestId);
     if (!request) return 'unknown request';
@@ -201,7 +222,7 @@ export function createSubmitProcessor(deps: JobDeps) {
 
     // Wait for the run budget before taking a session: a request that only waits for its turn must not hold one of
     // the tenant's sessions (the others would then read "all sessions are in use" while Defender has some free).
-    const runWait = await budget.peekWait('run');
+    const runWait = await turnWait(job, request.id);
     if (runWait > 0) await postpone(job, token, runWait, clock.now());
 
     const slot = await sessions.claim(request.id, request.device.machineId);

@@ -7,6 +7,7 @@ import { redisKeys } from '../core/redis-keys.js';
 import { createRequestStore } from '../core/request-store.js';
 import { createSlidingWindowLimiter } from '../core/sliding-window-limiter.js';
 import { createDefenderBudget } from '../defender/defender-budget.js';
+import { createSessionSlots } from '../defender/session-slots.js';
 import { createQueuePlaces } from '../jobs/queue-place.js';
 import { cardText, teamsClientFor } from './support/flow-helpers.js';
 import {
@@ -48,7 +49,8 @@ describe('place in line and estimated start, from the budget windows', () => {
       skewMargin: 0,
       skewFloorMs: 0,
     });
-    const placeOf = createQueuePlaces({ requests, budget });
+    const sessions = createSessionSlots({ redis, keys, maxSessions: 25 });
+    const placeOf = createQueuePlaces({ requests, budget, sessions });
 
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) {
@@ -85,10 +87,15 @@ describe('place in line and estimated start, from the budget windows', () => {
       ids.map((_, i) => firstCall + (i + 1) * 20_000),
     );
 
-    // The 1st takes its slot when it frees and leaves the line: everyone moves up one place, their starts unchanged.
+    // The 1st takes a session and its slot when it frees: it is being sent, out of the line, and everyone moves up one
+    // place with their starts unchanged (its slot is in the window now), before and after Defender answers.
     now.t = firstCall + 20_000;
+    expect(await sessions.claim(ids[0]!, 'm'.repeat(40))).toEqual({ ok: true });
     expect(await budget.tryAcquire('run')).toEqual({ ok: true });
     await requests.transition(ids[0]!, { type: 'submitStarted', at: clock.nowIso() });
+    const sending = await Promise.all(ids.slice(1).map(placeOf));
+    expect(sending.map((p) => p?.place)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(sending.map((p) => p!.startsAt)).toEqual(before.slice(1).map((p) => p!.startsAt));
     await requests.transition(ids[0]!, {
       type: 'submitted',
       action: { id: 'a1', status: 'Pending', commands: [] },
@@ -181,6 +188,15 @@ describe('twelve approved requests waiting for a small run budget', () => {
       }
       expect(actionsOf(stack, request.requestId)).toHaveLength(1);
     }
+    // The line is served in order: each request started in the place its card gave it.
+    const started = requests
+      .map((r) => ({
+        id: r.requestId,
+        at: Date.parse(actionsOf(stack, r.requestId)[0]!.creationDateTimeUtc),
+      }))
+      .sort((a, b) => a.at - b.at)
+      .map((r) => r.id);
+    expect(started).toEqual(requests.map((r) => r.requestId));
     // The places moved on most cards, not only on the first five.
     expect(moved).toBeGreaterThanOrEqual(8);
     expect(
