@@ -49,8 +49,11 @@ export type RequestEvent =
   /** "Get fresh link": new links for commands with results, recorded together with the notice cleared. */
   | { type: 'linksRenewed'; links: Array<{ index: number; link: ResultLink }> }
   | { type: 'notice'; text: string | undefined }
-  /** A file the finished request's output named was asked for as a follow-up (once per path). */
-  | { type: 'followUpAsked'; followUp: FollowUp }
+  /**
+   * A file the finished request's output named was asked for as a follow-up (once per path). `replacing`: the earlier
+   * follow-up of the path that never ran (it expired, was rejected or cancelled) and gives way.
+   */
+  | { type: 'followUpAsked'; followUp: FollowUp; replacing?: string }
   /** The parent's approver approves its follow-ups in advance, until `until` (FOLLOWUP_PREAPPROVAL). */
   | { type: 'followUpsPreApproved'; by: Person; at: string; until: string }
   /** No decision by ESCALATE_AFTER: the next tier's on-call people join the approvers (and are mentioned). */
@@ -298,12 +301,18 @@ function nextState(request: LiveResponseRequest, event: RequestEvent): NextState
       return done(request, { ...rest, progress });
     }
     case 'followUpAsked': {
-      // Only a finished request's output names files to collect; each file is asked for once.
+      // Only a finished request's output names files to collect; each file is asked for once at a time.
       if (!isFinal(request.state))
         return refuse('NotFinished', `${request.id} has not finished; its follow-ups come with its results.`);
-      if ((request.followUps ?? []).some((f) => f.path === event.followUp.path))
-        return { ok: true, request, changed: false };
-      return done(request, { ...request, followUps: [...(request.followUps ?? []), event.followUp] });
+      const followUps = request.followUps ?? [];
+      const earlier = followUps.find((f) => f.path === event.followUp.path);
+      if (earlier && earlier.requestId !== event.replacing) return { ok: true, request, changed: false };
+      return done(request, {
+        ...request,
+        followUps: earlier
+          ? followUps.map((f) => (f === earlier ? event.followUp : f))
+          : [...followUps, event.followUp],
+      });
     }
     case 'followUpsPreApproved': {
       if (!isFinal(request.state) || request.decision?.kind !== 'approved')

@@ -27,9 +27,6 @@ export type FollowUpOutcome =
   | { ok: true; parent: LiveResponseRequest; followUp: LiveResponseRequest }
   | { ok: false; reason: string };
 
-/** Who closes a follow-up whose card never reached Teams, or that lost a race for the same file. */
-const CLOSED_BY_BOT: Person = { teamsId: '', name: 'LR Bot (the follow-up card could not be posted)' };
-
 async function resolveApprovers(turn: ChatTurn, ids: readonly string[]): Promise<Person[]> {
   const found = await Promise.all(ids.map((id) => turn.lookupMember(id).catch(() => null)));
   const unique = new Map<string, Person>();
@@ -54,8 +51,11 @@ export async function askFollowUp(
       ok: false,
       reason: `That is not a file ${parent.id}'s card offers to collect. Only its Collect buttons ask for follow-ups; to collect another file, send \`getfile <path> from ${parent.device.computerDnsName}\`.`,
     };
+  // A file is asked for once, unless its follow-up never ran (expired, rejected, cancelled): then a click (from a card
+  // that still shows the button) asks again.
   const earlier = parent.followUps?.find((f) => f.path === path);
-  if (earlier)
+  const previous = earlier ? await deps.requests.get(earlier.requestId) : null;
+  if (earlier && previous && !givesWay(previous))
     return {
       ok: false,
       reason: `${path} was already asked for as ${earlier.requestId} by ${earlier.by.name}.`,
@@ -107,26 +107,8 @@ export async function askFollowUp(
   if (!followUp) throw new Error('could not allocate a request id');
   const child = followUp;
 
-  // One follow-up per file: of two clicks at once, the parent records one; the other's request is closed unseen.
-  const recorded = await applyAndDispatch(deps, parent.id, (current) =>
-    current.followUps?.some((f) => f.path === path)
-      ? null
-      : {
-          type: 'followUpAsked',
-          followUp: { path, requestId: child.id, by: person, at: deps.clock.nowIso() },
-        },
-  );
-  const winner = recorded.ok ? recorded.request.followUps?.find((f) => f.path === path) : undefined;
-  if (!recorded.ok || winner?.requestId !== child.id) {
-    await close(child, deps, 'another click asked for the same file first');
-    return {
-      ok: false,
-      reason: winner
-        ? `${path} was already asked for as ${winner.requestId} by ${winner.by.name}.`
-        : `Nothing was requested: ${recorded.ok ? 'the follow-up could not be recorded' : recorded.message}`,
-    };
-  }
-
+  // The card first, then the record on the parent: a bot stopped in between leaves a follow-up everyone sees (and the
+  // parent still offering the file), never a record pointing at a request nobody was shown.
   let activityId: string;
   try {
     activityId = await turn.sendCard(
@@ -137,6 +119,27 @@ export async function askFollowUp(
     throw error;
   }
   const posted = await applyAndDispatch(deps, child.id, { type: 'cardPosted', activityId });
+
+  // One follow-up per file: of two clicks at once, the parent records one; the other's card says it was closed.
+  const recorded = await applyAndDispatch(deps, parent.id, (current) =>
+    current.followUps?.some((f) => f.path === path && f.requestId !== earlier?.requestId)
+      ? null
+      : {
+          type: 'followUpAsked',
+          followUp: { path, requestId: child.id, by: person, at: deps.clock.nowIso() },
+          ...(earlier ? { replacing: earlier.requestId } : {}),
+        },
+  );
+  const winner = recorded.ok ? recorded.request.followUps?.find((f) => f.path === path) : undefined;
+  if (!recorded.ok || winner?.requestId !== child.id) {
+    await close(child, deps, `${winner?.requestId ?? 'another click'} asked for the same file first`);
+    return {
+      ok: false,
+      reason: winner
+        ? `${path} was already asked for as ${winner.requestId} by ${winner.by.name}.`
+        : `Nothing was requested: ${recorded.ok ? 'the follow-up could not be recorded' : recorded.message}`,
+    };
+  }
   if (deps.escalateAfterMs !== undefined)
     await deps.scheduler.escalateAt(child.id, now + deps.escalateAfterMs, deps.clock.now());
   const current = posted.ok ? posted.request : child;
@@ -144,12 +147,19 @@ export async function askFollowUp(
   return { ok: true, parent: recorded.request, followUp: current };
 }
 
+/** Whether an earlier follow-up of the same file gives way to a new click: it ended before Defender had it. */
+function givesWay(previous: LiveResponseRequest): boolean {
+  return isFinal(previous.state) && !previous.actionId;
+}
+
+/** Closes a follow-up whose card never reached Teams, or that lost a race for the same file; the card says why. */
 async function close(request: LiveResponseRequest, deps: FlowDeps, why: string): Promise<void> {
+  const bot: Person = { teamsId: '', name: `LR Bot (${why})` };
   await applyAndDispatch(
     deps,
     request.id,
-    { type: 'cancel', by: CLOSED_BY_BOT, at: deps.clock.nowIso() },
-    { action: 'cancel', actor: actorOf(CLOSED_BY_BOT), detail: why },
+    { type: 'cancel', by: bot, at: deps.clock.nowIso() },
+    { action: 'cancel', actor: actorOf(bot), detail: why },
   );
 }
 

@@ -23,7 +23,7 @@ import { channelThread, TEAM, USERS } from './support/teams-fixtures.js';
 
 const DUMP = 'C:\\windows\\TEMP\\OfficeClickToRun.dmp.zip';
 const COLLECT = 'Collect OfficeClickToRun.dmp.zip';
-const DEVICES = ['fu-01', 'fu-02', 'fu-03', 'fu-04', 'fu-05', 'fu-06', 'fu-07'].map(workstation);
+const DEVICES = ['fu-01', 'fu-02', 'fu-03', 'fu-04', 'fu-05', 'fu-06', 'fu-07', 'fu-08'].map(workstation);
 
 /** Asks for a minidump on `device`, approves it and waits for its final card offering the dump. */
 async function finishedDump(stack: Stack, client: TeamsClient, device: string): Promise<AskedRequest> {
@@ -126,6 +126,69 @@ describe('follow-ups (FOLLOWUP_PREAPPROVAL off, the default)', () => {
         .activities(parent.thread.id)
         .filter((a) => cardText(stack.teams.findCard(a)).includes('Follow-up of')),
     ).toHaveLength(1);
+  });
+
+  it('of two Collect clicks at once, one asks for the file; the other follow-up is closed saying which one did', async () => {
+    const parent = await finishedDump(stack, client, 'fu-07');
+    const clickAs = (from: (typeof USERS)[keyof typeof USERS]) =>
+      client.invokeAction({
+        conversation: parent.thread,
+        from,
+        replyToId: parent.activity.id,
+        verb: 'lr.followUp',
+        data: { requestId: parent.requestId, path: DUMP },
+      });
+    const answers = await Promise.all([clickAs(USERS.requester), clickAs(USERS.outsider)]);
+    // One click asked; the other is told which request took the file.
+    const texts = answers.map((a) => cardText(a.card));
+    expect(texts.filter((t) => t.includes(`${DUMP} was already asked for as`))).toHaveLength(1);
+    const parentNow = await waitForFinalCard(stack, parent.activity.id, /asked as LR-/);
+    const winner = /asked as (LR-[A-Z0-9]{6})/.exec(cardText(parentNow))![1]!;
+    const followUpCards = stack.teams
+      .activities(parent.thread.id)
+      .filter((a) => cardText(stack.teams.findCard(a)).includes(`Follow-up of ${parent.requestId}`));
+    // Each follow-up card is visible; every one but the recorded one ends Cancelled, naming the one that asked first.
+    for (const activity of followUpCards) {
+      const text = cardText(currentCard(stack, activity.id));
+      if (text.includes(`Live response request ${winner}`)) expect(text).toMatch(/Awaiting approval/);
+      else {
+        const closed = await waitForFinalCard(stack, activity.id, /Cancelled/);
+        expect(cardText(closed)).toContain(`${winner} asked for the same file first`);
+      }
+    }
+    expect(followUpCards.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('asks again for a file whose follow-up never ran (rejected), from a card that still shows the button', async () => {
+    const parent = await finishedDump(stack, client, 'fu-08');
+    const stale = currentCard(stack, parent.activity.id);
+    await click(stack, client, parent, COLLECT, USERS.requester);
+    const first = await followUpCard(stack, parent);
+    const rejected = await client.invokeAction({
+      conversation: parent.thread,
+      from: USERS.approver,
+      replyToId: first.activity.id,
+      verb: 'lr.reject',
+      data: { requestId: first.requestId, rejectReason: 'wrong file' },
+    });
+    expect(cardText(rejected.card)).toMatch(/Rejected by Alex Lead/);
+
+    // Someone still looking at the card as it was (with the button) clicks it: the file is asked for again.
+    const again = await client.clickAction({
+      conversation: parent.thread,
+      from: USERS.requester,
+      activity: {
+        ...parent.activity,
+        attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: stale }],
+      },
+      action: COLLECT,
+    });
+    expect(cardText(again.card)).toMatch(/asked as LR-/);
+    expect(cardText(again.card)).not.toContain(`asked as ${first.requestId}`);
+    const cards = stack.teams
+      .activities(parent.thread.id)
+      .filter((a) => cardText(stack.teams.findCard(a)).includes(`Follow-up of ${parent.requestId}`));
+    expect(cards).toHaveLength(2);
   });
 
   it('refuses a forged click: a path the card does not offer, or from another conversation', async () => {
