@@ -132,6 +132,8 @@ describe('readConfig', () => {
     expect(
       problemsOf({ ...minimal, FOLLOWUP_PREAPPROVAL: 'on', FOLLOWUP_PREAPPROVAL_WINDOW: '2h' }).join(),
     ).toMatch(/FOLLOWUP_PREAPPROVAL_WINDOW must be more than 0 and at most APPROVAL_TIMEOUT \(30m\)/);
+    // Off, the window is not read: a short APPROVAL_TIMEOUT (tests, demos) needs no window setting.
+    expect(problemsOf({ ...minimal, APPROVAL_TIMEOUT: '2s' })).toEqual([]);
   });
 
   it('keeps DEFENDER_MAX_SESSIONS within the documented session limit', () => {

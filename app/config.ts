@@ -427,6 +427,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const followUpPreApproval = (): number | null => {
     const mode = get('FOLLOWUP_PREAPPROVAL').toLowerCase();
     if (mode !== 'on' && mode !== 'off') bad('FOLLOWUP_PREAPPROVAL', `must be on or off (got "${mode}")`);
+    if (mode !== 'on') return null;
     const windowMs = duration('FOLLOWUP_PREAPPROVAL_WINDOW');
     // A pre-approval outliving the approval timeout would approve more than a card ever could.
     if (
@@ -435,9 +436,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     )
       bad(
         'FOLLOWUP_PREAPPROVAL_WINDOW',
-        `must be more than 0 and at most APPROVAL_TIMEOUT (${get('APPROVAL_TIMEOUT')}), e.g. 15m`,
+        `must be more than 0 and at most APPROVAL_TIMEOUT (${get('APPROVAL_TIMEOUT')})`,
       );
-    return mode === 'on' ? windowMs : null;
+    return windowMs;
   };
 
   const logLevel = get('LOG_LEVEL');
