@@ -105,7 +105,10 @@ export function readRedisConfig(env: NodeJS.ProcessEnv, problems: string[]): Red
 
   const requestRetentionMs = parseDuration(get('REQUEST_RETENTION'));
   if (requestRetentionMs === null || requestRetentionMs < 60_000)
-    bad('REQUEST_RETENTION', `must be a duration of at least 1m like 30d (got "${get('REQUEST_RETENTION')}")`);
+    bad(
+      'REQUEST_RETENTION',
+      `must be a duration of at least 1m like 30d (got "${get('REQUEST_RETENTION')}")`,
+    );
 
   const decode = (part: string | undefined) => (part ? decodeURIComponent(part) : undefined);
   const username = get('REDIS_USERNAME') || decode(parsed?.username);
