@@ -438,6 +438,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
           publicBaseUrl: config.publicBaseUrl,
           ...(tabDeepLink ? { tabDeepLink } : {}),
           queuePlace,
+          fingerprintTtlMs: config.redis.requestRetentionMs,
           ...(config.followUpPreApprovalMs !== null
             ? { followUpPreApprovalMs: config.followUpPreApprovalMs }
             : {}),

@@ -31,9 +31,14 @@ export interface CardDeps {
   queuePlace?: QueuePlaceOf;
   /** FOLLOWUP_PREAPPROVAL=on: the window the final card's "Pre-approve follow-ups" button offers; absent = off. */
   followUpPreApprovalMs?: number;
+  /**
+   * How long a card's fingerprint outlives its last update: REQUEST_RETENTION, so it goes with the request record
+   * it describes. @defaultValue 30 days
+   */
+  fingerprintTtlMs?: number;
 }
 
-const FINGERPRINT_TTL_SECONDS = 30 * 24 * 3600;
+const DEFAULT_FINGERPRINT_TTL_MS = 30 * 24 * 3600_000;
 
 /** What the card-fingerprint key holds: the version the card last showed and the rendered card's hash. */
 function fingerprintValue(version: number, fingerprint: string): string {
@@ -67,6 +72,10 @@ return 1
 
 export function createCardProcessor(deps: CardDeps) {
   const { requests, teams, limiter, redis, keys, clock, logger } = deps;
+  const fingerprintTtlSeconds = Math.max(
+    1,
+    Math.ceil((deps.fingerprintTtlMs ?? DEFAULT_FINGERPRINT_TTL_MS) / 1000),
+  );
 
   return async function updateCard(job: Job<JobPayloads['updateCard']>, token?: string): Promise<string> {
     const { requestId } = job.data;
@@ -102,7 +111,7 @@ export function createCardProcessor(deps: CardDeps) {
             keys.cardFingerprint(requestId),
             fingerprintValue(request.version, fingerprint),
             'EX',
-            FINGERPRINT_TTL_SECONDS,
+            fingerprintTtlSeconds,
           );
         return 'unchanged';
       }
@@ -131,7 +140,7 @@ export function createCardProcessor(deps: CardDeps) {
         keys.cardFingerprint(requestId),
         fingerprintValue(request.version, fingerprint),
         'EX',
-        FINGERPRINT_TTL_SECONDS,
+        fingerprintTtlSeconds,
       );
       return `updated (${request.state}, v${request.version})`;
     } finally {

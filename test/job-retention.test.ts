@@ -101,3 +101,18 @@ describe('a submit job added again after its completed job was removed', () => {
     expect(actionsOf(stack, request.requestId)).toHaveLength(1);
   }, 60_000);
 });
+
+describe('what a finished request leaves in Redis', () => {
+  it("keeps its card's fingerprint no longer than REQUEST_RETENTION keeps the request", async () => {
+    await stack.stopBot();
+    await stack.startBot({ REQUEST_RETENTION: '2h' }, { workers: true });
+    client = teamsClientFor(stack);
+    const request = await ask(stack, client, 'run whoami.ps1 on desktop-test');
+    expect(cardText(await approve(client, request))).toMatch(/Approved by Alex Lead/);
+    await waitForCard(stack, request.activity.id, /Exit code 0/, 30_000);
+
+    const ttl = await stack.redis.ttl(redisKeys(stack.prefix).cardFingerprint(request.requestId));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(2 * 3600);
+  }, 60_000);
+});
