@@ -322,6 +322,7 @@ export async function startApp(config: Config, options: StartOptions): Promise<R
         defender: downloadDefender,
         scheduler,
         policy,
+        onCall,
         clock,
         logger,
         ...(options.localTabHost ? { localHostPage: options.localTabHost } : {}),

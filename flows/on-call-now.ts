@@ -58,6 +58,8 @@ export async function onCallForDecision(
   directory: OnCallDirectory | undefined,
   /** Finds names Graph did not give (Shifts carry user ids only) in the conversation's roster. */
   lookupMember?: (id: string) => Promise<Person | null>,
+  /** False for what a list only shows (the tab's "waiting for my approval"): ON_CALL_CACHE's answer will do there. */
+  fresh = true,
 ): Promise<{ ok: true; tiers?: OnCallTier[] } | { ok: false; reason: string }> {
   if (!request.onCall || request.onCall.length === 0) return { ok: true };
   if (!directory)
@@ -73,7 +75,7 @@ export async function onCallForDecision(
   // Tier 1 always; the next tier once the request was escalated to it.
   const reached = request.escalatedAt ? [1, 2] : [1];
   try {
-    const tiers = await Promise.all(reached.map((tier) => directory.resolve(tier, context, { fresh: true })));
+    const tiers = await Promise.all(reached.map((tier) => directory.resolve(tier, context, { fresh })));
     const nameless = directoryPeopleOf(tiers).filter((p) => !p.name);
     const known = [...request.approvers];
     if (lookupMember && nameless.length > 0)

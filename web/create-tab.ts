@@ -8,6 +8,7 @@ import type { RedisKeys } from '../core/redis-keys.js';
 import type { RequestStore } from '../core/request-store.js';
 import type { DefenderApi } from '../defender/defender-client.js';
 import type { ResultLinkStore } from '../defender/result-links.js';
+import type { OnCallDirectory } from '../graph/on-call-directory.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
 import { requestDeepLink } from './deep-link.js';
 import { createDownloadGrants } from './download-grants.js';
@@ -44,6 +45,8 @@ export function createTab(
     defender: Pick<DefenderApi, 'getResultDownloadLink'>;
     scheduler: JobScheduler;
     policy: ApprovalPolicy;
+    /** Resolves group:, tag: and shifts: approvers (absent when APPROVERS lists people only). */
+    onCall?: OnCallDirectory;
     clock: Clock;
     logger: Logger;
     /** The local Teams host page (demo, tests); never set in production. */

@@ -16,13 +16,14 @@ import type { DefenderApi } from '../defender/defender-client.js';
 import { openLink, type ResultLinkStore } from '../defender/result-links.js';
 import type { ChatTurn, ConversationKind } from '../flows/chat-turn.js';
 import { handleCardAction } from '../flows/handle-card-action.js';
+import type { OnCallDirectory } from '../graph/on-call-directory.js';
 import type { JobScheduler } from '../jobs/job-scheduler.js';
 import type { DownloadGrants } from './download-grants.js';
 import { streamDownload } from './download-grants.js';
 import { type SignedInPerson, SsoError, type SsoVerifier } from './sso-verifier.js';
 import type { TabAccess } from './tab-access.js';
 import type { TabIndex } from './tab-index.js';
-import { downloadName, mayDecide, toDetail, toRow } from './tab-views.js';
+import { downloadName, toDetail, toRow } from './tab-views.js';
 
 export interface TabApiDeps {
   requests: RequestStore;
@@ -35,6 +36,8 @@ export interface TabApiDeps {
   defender: Pick<DefenderApi, 'getResultDownloadLink'>;
   scheduler: JobScheduler;
   policy: ApprovalPolicy;
+  /** Who is on call (group:, tag:, shifts: approvers): a decision from the tab asks it like a click on the card. */
+  onCall?: OnCallDirectory;
   clock: Clock;
   logger: Logger;
   publicBaseUrl: string;
@@ -162,7 +165,8 @@ export function createTabRouter(deps: TabApiDeps): express.Router {
         (r): r is LiveResponseRequest => r !== null && r.tenantId.toLowerCase() === who.tenantId,
       );
       const waiting: LiveResponseRequest[] = [];
-      if (isApprover(who.person, deps.policy)) {
+      // On-call approvers may be anyone the directory names, so every open request is asked with the card's rule.
+      if (isApprover(who.person, deps.policy) || deps.access.usesDirectory) {
         const openIds = await deps.index.open(LIST_LIMIT);
         const open = await Promise.all(openIds.map((id) => deps.requests.get(id)));
         const decided = openIds.filter((_, i) => open[i]?.state !== 'AwaitingApproval');
@@ -171,7 +175,7 @@ export function createTabRouter(deps: TabApiDeps): express.Router {
           if (
             request &&
             request.tenantId.toLowerCase() === who.tenantId &&
-            mayDecide(request, who.person, deps.policy)
+            (await deps.access.mayDecide(request, who.person))
           )
             waiting.push(request);
       }
@@ -185,7 +189,8 @@ export function createTabRouter(deps: TabApiDeps): express.Router {
       const request = await visible(req.params.id, who);
       if (!request) return void notFound(res, req.params.id);
       const trail = await deps.requests.auditTrail(request.id);
-      res.json(toDetail(request, trail, { person: who.person, policy: deps.policy, now: deps.clock.now() }));
+      const canDecide = await deps.access.mayDecide(request, who.person);
+      res.json(toDetail(request, trail, { canDecide, now: deps.clock.now() }));
     }),
   );
 
@@ -208,7 +213,12 @@ export function createTabRouter(deps: TabApiDeps): express.Router {
       from: person,
       reply: noReply,
       sendCard: noReply,
-      lookupMember: async () => deps.access.member(request, who),
+      // The signed-in person (the use case asks by their `29:` id or object id), or anyone else by object id (names of
+      // on-call people Graph gave without one).
+      lookupMember: async (id) =>
+        [person.teamsId, person.aadObjectId].includes(id)
+          ? deps.access.member(request, who)
+          : deps.access.findMember(request, id),
     };
   }
 

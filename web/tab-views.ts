@@ -1,8 +1,7 @@
 // What the tab shows, shaped from the stored request: a list row and a detail with commands, transcripts, the audit
 // trail and downloads. Pure; no Defender URL, link id or token ever appears in a view.
-import { type ApprovalPolicy, isApprover, samePerson } from '../core/approval-policy.js';
 import { describeCommand, type LiveResponseCommand } from '../core/commands.js';
-import { isFinal, type LiveResponseRequest, type Person, type RequestState } from '../core/request.js';
+import { isFinal, type LiveResponseRequest, type RequestState } from '../core/request.js';
 import type { AuditEntry } from '../core/request-store.js';
 import { resultFileName } from '../core/result-file-name.js';
 
@@ -103,15 +102,10 @@ export function downloadName(request: LiveResponseRequest, index: number): strin
   return request.progress[index]?.file?.name ?? resultFileName(request, index);
 }
 
-export function mayDecide(request: LiveResponseRequest, person: Person, policy: ApprovalPolicy): boolean {
-  if (request.state !== 'AwaitingApproval' || !isApprover(person, policy)) return false;
-  return policy.allowSelfApproval || !samePerson(person, request.requester);
-}
-
 export function toDetail(
   request: LiveResponseRequest,
   trail: AuditEntry[],
-  viewer: { person: Person; policy: ApprovalPolicy; now: number },
+  viewer: { canDecide: boolean; now: number },
 ): RequestDetail {
   const commandViews = request.commands.map((command, index): CommandView => {
     const progress = request.progress[index];
@@ -164,7 +158,7 @@ export function toDetail(
       ...(entry.actor ? { by: entry.actor.name } : {}),
       ...(entry.detail ? { detail: entry.detail } : {}),
     })),
-    canDecide: mayDecide(request, viewer.person, viewer.policy),
+    canDecide: viewer.canDecide,
     canRefreshLinks: Boolean(request.actionId),
   };
 }
