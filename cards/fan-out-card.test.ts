@@ -82,3 +82,42 @@ describe('the fan-out card', () => {
     expect(text(bigCard)).toMatch(/more devices not shown to fit the card: type `status LR-F4N0UT`/);
   });
 });
+
+describe('the fan-out card after no approval', () => {
+  it('shows every included device as not run when the request was rejected', () => {
+    const { parent, children } = fixtureFanOut(3, { state: 'AwaitingApproval' });
+    const rejected = {
+      ...parent,
+      state: 'Rejected' as const,
+      decision: {
+        kind: 'rejected' as const,
+        by: parent.approvers[0]!,
+        at: parent.createdAt,
+        reason: 'wrong VLAN',
+      },
+    };
+    const data = buildFanOutCardData(rejected, children, fixtureOptions({ viewer: 'everyone' }));
+    expect(data.rows.map((r) => r.stateText)).toEqual(['Left out', 'Not run', 'Not run']);
+    expect(data.statusLines.map((l) => l.text)).toContain('Rejected by Marcus Chen: wrong VLAN');
+    expect(data.approve.visible || data.cancel.visible).toBe(false);
+  });
+
+  it('names who is on call and from which source while it waits', () => {
+    const { parent, children } = fixtureFanOut(3, { state: 'AwaitingApproval' });
+    parent.onCall = [
+      {
+        tier: 1,
+        resolvedAt: parent.createdAt,
+        people: [],
+        sources: [
+          {
+            source: 'shifts:SOC Tier 1',
+            people: [{ aadObjectId: parent.approvers[0]!.aadObjectId!, name: 'Marcus Chen' }],
+          },
+        ],
+      },
+    ];
+    const data = buildFanOutCardData(parent, children, fixtureOptions({ viewer: 'everyone' }));
+    expect(data.approval.waitingText).toContain('On call (shifts:SOC Tier 1): Marcus Chen');
+  });
+});

@@ -4,6 +4,7 @@
 // counted and left to the `status` reply, which lists every device.
 import { describeCommand } from '../core/commands.js';
 import { countFanOut, type FanOutTarget, loadChildren, summaryLine } from '../core/fan-out.js';
+import { describeOnCall } from '../core/on-call.js';
 import { isFinal, type LiveResponseRequest, type RequestState } from '../core/request.js';
 import {
   type AdaptiveCard,
@@ -174,7 +175,16 @@ export function buildFanOutCardData(
     statusLines: statusLines(parent, children, options, clock),
     commandsText: `${parent.commands.map(describeCommand).join(' then ')} on ${included} device${included === 1 ? '' : 's'}${source?.kind === 'tag' ? ` tagged ${source.tag} in Defender` : ''}`,
     devicesHeading: `Devices: ${included} included${leftOut > 0 ? `, ${leftOut} left out` : ''}`,
-    rows: shown.map((target) => rowView(target, children, options, budget, viewer)),
+    rows: shown.map((target) =>
+      rowView(
+        target,
+        children,
+        options,
+        budget,
+        viewer,
+        isFinal(parent.state) && parent.decision?.kind !== 'approved',
+      ),
+    ),
     hasMoreRows: targets.length > shown.length,
     moreRowsText: `${targets.length - shown.length} more device${targets.length - shown.length === 1 ? '' : 's'} not shown to fit the card: type \`status ${parent.id}\` for every device.`,
     approval: {
@@ -186,6 +196,7 @@ export function buildFanOutCardData(
         included === 1
           ? 'One approval runs it on the included device.'
           : `One approval runs it on all ${included} included devices.`,
+        ...onCallLines(parent, clock).map((text) => clip(text, 300)),
       ].join('\n\n'),
       expiresText: `Expires ${clock.format(parent.expiresAt)}`,
       showRejectReason: decides,
@@ -210,6 +221,18 @@ export function buildFanOutCardData(
       .map((p) => p.teamsId)
       .slice(0, MAX_REFRESH_USERS),
   };
+}
+
+/** Who is on call and from which source, and the escalation once it happened (as the single request's card). */
+function onCallLines(request: LiveResponseRequest, clock: CardClock): string[] {
+  return (request.onCall ?? []).flatMap((tier) =>
+    tier.tier > 1 && request.escalatedAt
+      ? [
+          `Escalated at ${clock.format(request.escalatedAt)}: nobody decided in time, so the next tier is asked too.`,
+          ...describeOnCall(tier),
+        ]
+      : describeOnCall(tier),
+  );
 }
 
 function badgeOf(
@@ -284,6 +307,7 @@ function rowView(
   options: RequestCardOptions,
   budget: RowBudget,
   viewer: RequestCardOptions['viewer'],
+  ended: boolean,
 ): FanOutRowView {
   const name = clip(target.device?.computerDnsName ?? target.name, 120);
   const facts = [target.device?.osPlatform, target.device?.healthStatus].filter(Boolean).join(' · ');
@@ -312,6 +336,8 @@ function rowView(
       stateColor: 'Warning',
     };
   const child = target.childId ? children.get(target.childId) : undefined;
+  // Rejected, expired or cancelled before approval: nothing ran on any device.
+  if (!child && ended) return { ...base, stateText: 'Not run', stateColor: 'Default' };
   if (!child) return base;
   const state = STATE_TEXT[child.state];
   const exit = child.progress.find((p) => p.transcript)?.transcript?.exitCode;

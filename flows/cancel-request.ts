@@ -44,7 +44,9 @@ export async function cancelRequest(
   const next = result.request;
   const message =
     next.state === 'Cancelled'
-      ? `${next.id} is cancelled. Nothing was sent to the device.`
-      : `Cancelling ${next.id}: asking Defender to stop it on \`${next.device.computerDnsName}\`. The card shows when it has stopped.`;
+      ? `${next.id} is cancelled. Nothing was sent to the device${next.fanOut ? 's' : ''}.`
+      : next.fanOut
+        ? `Cancelling ${next.id} on every device: each device's request is stopped (\`status ${next.id}\` lists them). The card shows when they have.`
+        : `Cancelling ${next.id}: asking Defender to stop it on \`${next.device.computerDnsName}\`. The card shows when it has stopped.`;
   return { ok: true, request: next, message };
 }

@@ -9,6 +9,7 @@ import { redisKeys } from '../core/redis-keys.js';
 import type { LiveResponseRequest } from '../core/request.js';
 import { createRequestStore, type RequestStore } from '../core/request-store.js';
 import { QUEUES } from '../jobs/job-names.js';
+import { DEFAULT_LIMITS } from '../simulator/defender-simulator.js';
 import { machineIdFor } from '../simulator/seed-data.js';
 import type { AdaptiveCardJson } from './support/fake-teams-connector.js';
 import { cardText, teamsClientFor, textReplies, waitForReply } from './support/flow-helpers.js';
@@ -42,6 +43,8 @@ let submitQueue: Queue;
 
 beforeAll(async () => {
   stack = await startStack({
+    // The tests send more than Defender's 10 a minute, some in real time; pacing by it has tests of its own.
+    sim: { limits: { ...DEFAULT_LIMITS, run: { limit: 100, windowMs: 60_000 } } },
     env: {
       DEFENDER_API_RATE: ROOMY_API_RATE,
       // The tests send more than Defender's 10 a minute; pacing by it has tests of its own.
@@ -249,6 +252,24 @@ describe('a request for several devices', () => {
     expect([...children.values()].map((c) => c.state)).toEqual(['Cancelled', 'Cancelled']);
     expect((await stored(request.requestId)).state).toBe('Cancelled');
     expect(runCallsFor(stack, MACHINE_IDS.desktop).length - runsBefore).toBe(1);
+  });
+
+  it('cancels every device with `cancel <id>` in chat', async () => {
+    // A script that runs for 15 minutes of Defender's time, so the cancel finds both devices still running.
+    const request = await askAndApprove(stack, client, 'run hang.ps1 on desktop-test2, srv-db01');
+    await until('both devices sent to Defender', async () =>
+      [...(await childrenOf(request.requestId)).values()].every((c) => c.actionId),
+    );
+    await client.sendMessage({
+      conversation: request.thread,
+      from: USERS.approver,
+      text: `cancel ${request.requestId}`,
+    });
+    const reply = await waitForReply(stack, request.thread.id, /Cancelling/);
+    expect(reply).toContain(`Cancelling ${request.requestId} on every device`);
+    const card = await waitForFinalCard(stack, request.activity.id, /0 of 2 succeeded, 2 cancelled/);
+    expect(cardText(card)).toMatch(/Cancelled by Alex Lead/);
+    expect((await stored(request.requestId)).state).toBe('Cancelled');
   });
 
   it('refuses a list over FANOUT_MAX_DEVICES before any card or Defender call', async () => {
