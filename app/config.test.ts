@@ -136,6 +136,13 @@ describe('readConfig', () => {
     expect(problemsOf({ ...minimal, APPROVAL_TIMEOUT: '2s' })).toEqual([]);
   });
 
+  it('lets one request name 20 devices by default, FANOUT_MAX_DEVICES from 1 to 100', () => {
+    expect(readConfig(minimal).approval.fanOutMaxDevices).toBe(20);
+    expect(readConfig({ ...minimal, FANOUT_MAX_DEVICES: '50' }).approval.fanOutMaxDevices).toBe(50);
+    expect(() => readConfig({ ...minimal, FANOUT_MAX_DEVICES: '0' })).toThrow(/FANOUT_MAX_DEVICES/);
+    expect(() => readConfig({ ...minimal, FANOUT_MAX_DEVICES: '101' })).toThrow(/FANOUT_MAX_DEVICES/);
+  });
+
   it('keeps DEFENDER_MAX_SESSIONS within the documented session limit', () => {
     expect(readConfig({ ...minimal, DEFENDER_MAX_SESSIONS: '50' }).defender.maxSessions).toBe(50);
     expect(problemsOf({ ...minimal, DEFENDER_MAX_SESSIONS: '51' }).join()).toMatch(
