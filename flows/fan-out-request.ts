@@ -7,6 +7,7 @@ import type { LiveResponseCommand } from '../core/commands.js';
 import { describeCommand } from '../core/commands.js';
 import {
   countFanOut,
+  DEFAULT_FANOUT_MAX_DEVICES,
   type FanOut,
   type FanOutTarget,
   fanOutDeviceLabel,
@@ -41,7 +42,7 @@ export function checkFanOutSize(typed: TypedTargets, max: number): Checked<null>
   };
 }
 
-/** The first line of a reply to a tag with more devices than one request may take. */
+/** The reply to a tag with more devices than one request may take. */
 function tagTooBig(tag: string, count: number, max: number): string {
   return `Defender has ${count} devices tagged **${tag}**; one request runs on at most ${max} (FANOUT_MAX_DEVICES). Nothing was requested: name the devices instead (\`… on pc1, pc2\`), up to ${max} at a time, or ask an admin to use a narrower tag.`;
 }
@@ -80,7 +81,7 @@ export async function createFanOutRequest(
   deps: FlowDeps,
   asked: { onCall: Extract<OnCallAnswer, { ok: true }>; approvers: Person[] },
 ): Promise<void> {
-  const max = deps.fanOutMaxDevices ?? 20;
+  const max = deps.fanOutMaxDevices ?? DEFAULT_FANOUT_MAX_DEVICES;
   const library = await deps.library();
   // A script or file missing from the library is missing for every device: the whole request is refused.
   const inLibrary = checkLibrary(parsed.commands, library);

@@ -28,6 +28,7 @@ import {
   runCallsFor,
   startActionElsewhere,
   waitForFinalCard,
+  workstation,
 } from './support/request-steps.js';
 import { type Stack, startStack } from './support/start-stack.js';
 import type { TeamsClient } from './support/teams-client.js';
@@ -44,7 +45,14 @@ let submitQueue: Queue;
 beforeAll(async () => {
   stack = await startStack({
     // The tests send more than Defender's 10 a minute, some in real time; pacing by it has tests of its own.
-    sim: { limits: { ...DEFAULT_LIMITS, run: { limit: 100, windowMs: 60_000 } } },
+    sim: {
+      limits: { ...DEFAULT_LIMITS, run: { limit: 100, windowMs: 60_000 } },
+      // A tag on more devices than FANOUT_MAX_DEVICES (5 here).
+      extraMachines: ['bulk-01', 'bulk-02', 'bulk-03', 'bulk-04', 'bulk-05', 'bulk-06'].map((name) => ({
+        ...workstation(name),
+        machineTags: ['bulk'],
+      })),
+    },
     env: {
       DEFENDER_API_RATE: ROOMY_API_RATE,
       // The tests send more than Defender's 10 a minute; pacing by it has tests of its own.
@@ -287,6 +295,25 @@ describe('a request for several devices', () => {
     expect(reply).toContain('FANOUT_MAX_DEVICES');
     expect(stack.teams.activities(thread.id).filter((a) => stack.teams.findCard(a))).toHaveLength(0);
     expect(lookups()).toBe(callsBefore);
+  });
+
+  it('refuses a tag on more devices than FANOUT_MAX_DEVICES, and a tag no device has, before any card', async () => {
+    const thread = channelThread();
+    await client.sendMessage({
+      conversation: thread,
+      from: USERS.requester,
+      text: 'run whoami.ps1 on tag:bulk',
+    });
+    const tooMany = await waitForReply(stack, thread.id, /tagged/);
+    expect(tooMany).toContain('Defender has 6 devices tagged **bulk**; one request runs on at most 5');
+    await client.sendMessage({
+      conversation: thread,
+      from: USERS.requester,
+      text: 'run whoami.ps1 on tag:nosuch',
+    });
+    const none = await waitForReply(stack, thread.id, /no device tagged/);
+    expect(none).toContain('Nothing was requested');
+    expect(stack.teams.activities(thread.id).filter((a) => stack.teams.findCard(a))).toHaveLength(0);
   });
 
   it('runs on the devices of a Defender machine tag, leaving out the Inactive and the wrong-OS ones', async () => {
