@@ -2,12 +2,13 @@
 // when the parent ends and how, the summary line, and the child record.
 import { describe, expect, it } from 'vitest';
 import { fixtureFanOut } from '../cards/fixtures.js';
-import { countFanOut, fanOutOutcome, newChildRequest, summaryLine } from './fan-out.js';
+import { countFanOut, fanOutOutcome, newChildRequest, RESULTS_GRACE_MS, summaryLine } from './fan-out.js';
 import type { LiveResponseRequest, Person } from './request.js';
 import { applyEvent } from './request-machine.js';
 
 const ALEX: Person = { teamsId: '29:alex', name: 'Alex Lead' };
 const AT = '2024-05-14T09:10:00.000Z';
+const NOW = Date.parse('2024-05-14T09:30:00.000Z');
 
 function awaiting(): LiveResponseRequest {
   return fixtureFanOut(4, { state: 'AwaitingApproval' }).parent;
@@ -69,23 +70,26 @@ describe('a fan-out in the lifecycle', () => {
 describe('how a fan-out ends', () => {
   it('waits for every device (and its results), then says Succeeded, Cancelled or Failed', () => {
     const running = fixtureFanOut(4, { state: 'Running' });
-    expect(fanOutOutcome(running.parent, running.children)).toBeNull();
+    expect(fanOutOutcome(running.parent, running.children, NOW)).toBeNull();
     const finished = fixtureFanOut(11);
-    expect(fanOutOutcome(finished.parent, finished.children)).toBe('Failed');
+    expect(fanOutOutcome(finished.parent, finished.children, NOW)).toBe('Failed');
     const allGood = fixtureFanOut(3);
     for (const child of allGood.children.values()) child.state = 'Succeeded';
-    expect(fanOutOutcome(allGood.parent, allGood.children)).toBe('Succeeded');
+    expect(fanOutOutcome(allGood.parent, allGood.children, NOW)).toBe('Succeeded');
     // A device cancelled on purpose is not a failure; all cancelled is Cancelled.
     [...allGood.children.values()][0]!.state = 'Cancelled';
-    expect(fanOutOutcome(allGood.parent, allGood.children)).toBe('Succeeded');
+    expect(fanOutOutcome(allGood.parent, allGood.children, NOW)).toBe('Succeeded');
     for (const child of allGood.children.values()) child.state = 'Cancelled';
-    expect(fanOutOutcome(allGood.parent, allGood.children)).toBe('Cancelled');
+    expect(fanOutOutcome(allGood.parent, allGood.children, NOW)).toBe('Cancelled');
     // A result not fetched yet keeps the parent open: its last card must show every exit code.
     const noResult = fixtureFanOut(3);
     const child = [...noResult.children.values()][0]!;
     child.state = 'Succeeded';
     child.progress = [{ status: 'Completed', errors: [] }];
-    expect(fanOutOutcome(noResult.parent, noResult.children)).toBeNull();
+    child.finishedAt = new Date(NOW - 60_000).toISOString();
+    expect(fanOutOutcome(noResult.parent, noResult.children, NOW)).toBeNull();
+    // …unless Defender has not given it for RESULTS_GRACE_MS: then the parent ends without it.
+    expect(fanOutOutcome(noResult.parent, noResult.children, NOW + RESULTS_GRACE_MS)).not.toBeNull();
   });
 
   it('writes the summary line as responders read it', () => {

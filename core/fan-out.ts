@@ -9,6 +9,9 @@ import { commandsNeedingResults } from './request-effects.js';
 /** Default of FANOUT_MAX_DEVICES: the most devices one request may name (or one tag may hold). */
 export const DEFAULT_FANOUT_MAX_DEVICES = 20;
 
+/** How long a finished device's missing results may keep its fan-out open (the reconciler ends it after that). */
+export const RESULTS_GRACE_MS = 10 * 60_000;
+
 /** Child card updates are coalesced into one re-render of the parent's card per window (Teams' thread rate). */
 export const FANOUT_CARD_WINDOW_MS = 2_000;
 
@@ -136,12 +139,15 @@ export function summaryLine(counts: FanOutCounts): string {
 export function fanOutOutcome(
   parent: LiveResponseRequest,
   children: ReadonlyMap<string, LiveResponseRequest>,
+  now: number,
 ): RequestState | null {
   const included = includedTargets(parent);
   const ended = included.map((t) => children.get(t.childId));
-  // Ended with its results in: the parent's last card (which the reconciler can bring back) shows them all.
-  if (ended.some((c) => c === undefined || !isFinal(c.state) || commandsNeedingResults(c).length > 0))
-    return null;
+  // Ended with its results in: the parent's last card (which the reconciler can bring back) shows them all. A result
+  // Defender would not give for RESULTS_GRACE_MS (its job gave up) no longer holds the parent open.
+  const waitingForResults = (c: LiveResponseRequest) =>
+    commandsNeedingResults(c).length > 0 && now - Date.parse(c.finishedAt ?? c.createdAt) < RESULTS_GRACE_MS;
+  if (ended.some((c) => c === undefined || !isFinal(c.state) || waitingForResults(c))) return null;
   const states = ended.map((c) => c?.state);
   if (states.every((s) => s === 'Cancelled')) return 'Cancelled';
   // Some cancelled on purpose and none failed: it did what was still wanted (the summary counts the cancelled).

@@ -113,7 +113,7 @@ export async function finishParent(
   const parent = await ports.requests.get(parentId);
   if (!parent?.fanOut || isFinal(parent.state) || parent.state === 'AwaitingApproval') return false;
   const children = await loadChildren(ports.requests, parent);
-  const state = fanOutOutcome(parent, children);
+  const state = fanOutOutcome(parent, children, ports.clock.now());
   if (!state) return false;
   const result = await apply(
     ports,
