@@ -3,6 +3,7 @@
 // are drawn with less and less detail until the card fits Teams' smallest message size; whatever cannot be drawn is
 // counted and left to the `status` reply, which lists every device.
 import { describeCommand } from '../core/commands.js';
+import { ordinal } from '../core/estimate-start.js';
 import { countFanOut, type FanOutTarget, loadChildren, summaryLine } from '../core/fan-out.js';
 import { describeOnCall } from '../core/on-call.js';
 import { isFinal, type LiveResponseRequest, type RequestState } from '../core/request.js';
@@ -126,17 +127,32 @@ export async function renderCardOf(
   request: LiveResponseRequest,
   requests: { get(id: string): Promise<LiveResponseRequest | null> },
   options: RequestCardOptions,
+  queuePlaceOf?: (requestId: string) => Promise<QueuePlaceView>,
 ): Promise<AdaptiveCard> {
   const parent = request.parentId ? ((await requests.get(request.parentId)) ?? request) : request;
   if (!parent.fanOut) return renderRequestCard(parent, options);
-  return renderFanOutCard(parent, await loadChildren(requests, parent), options);
+  const children = await loadChildren(requests, parent);
+  // Devices waiting for the run budget say where they stand in the line, as a single request's card does.
+  const queued = [...children.values()].filter((child) => child.state === 'Approved');
+  const places = new Map<string, QueuePlaceView>();
+  if (queuePlaceOf) for (const child of queued) places.set(child.id, await queuePlaceOf(child.id));
+  return renderFanOutCard(parent, children, { ...options, queuePlaces: places });
 }
+
+/** Where a queued device stands: its place in the line and when the run budget should let it go. */
+export interface QueuePlaceView {
+  queuePosition?: number;
+  queueStartsAt?: string;
+}
+
+/** The fan-out card's options: a request card's, and the queued devices' places. */
+export type FanOutCardOptions = RequestCardOptions & { queuePlaces?: ReadonlyMap<string, QueuePlaceView> };
 
 /** Renders a fan-out parent with its device requests (id → request; missing ones are not created yet). */
 export function renderFanOutCard(
   parent: LiveResponseRequest,
   children: ReadonlyMap<string, LiveResponseRequest>,
-  options: RequestCardOptions,
+  options: FanOutCardOptions,
 ): AdaptiveCard {
   let card: AdaptiveCard | undefined;
   for (const budget of ROW_BUDGETS) {
@@ -149,7 +165,7 @@ export function renderFanOutCard(
 export function buildFanOutCardData(
   parent: LiveResponseRequest,
   children: ReadonlyMap<string, LiveResponseRequest>,
-  options: RequestCardOptions,
+  options: FanOutCardOptions,
   budget: RowBudget = ROW_BUDGETS[0]!,
 ): FanOutCardData {
   const clock = createCardClock(options.now, options.timeZoneLabel);
@@ -304,7 +320,7 @@ function statusLines(
 function rowView(
   target: FanOutTarget,
   children: ReadonlyMap<string, LiveResponseRequest>,
-  options: RequestCardOptions,
+  options: FanOutCardOptions,
   budget: RowBudget,
   viewer: RequestCardOptions['viewer'],
   ended: boolean,
@@ -357,7 +373,9 @@ function rowView(
   const failure = child.failure ? `${child.failure.code}: ${child.failure.message}` : '';
   const cancelled = child.cancellation ? `cancelled by ${child.cancellation.by.name}` : '';
   // A queued device says what it waits for (a session, the device, the run budget), as a single request's card does.
-  const waiting = RUNNING.includes(child.state) ? (child.notice ?? '') : '';
+  const waiting = RUNNING.includes(child.state)
+    ? (child.notice ?? queueText(options.queuePlaces?.get(child.id), options))
+    : '';
   const detail = [facts, failure || cancelled || waiting, child.id].filter(Boolean).join(' — ');
   return {
     ...base,
@@ -374,6 +392,18 @@ function rowView(
     cancelTitle: `Cancel ${name.split('.')[0]}`,
     childId: child.id,
   };
+}
+
+/** "3rd in line, starts about 14:05 UTC", or '' when the device is not in the line. */
+function queueText(place: QueuePlaceView | undefined, options: RequestCardOptions): string {
+  if (!place?.queuePosition) return '';
+  const where = `${ordinal(place.queuePosition)} in line`;
+  if (!place.queueStartsAt) return where;
+  // A slot free within seconds: a time of day would read as already late.
+  if (Date.parse(place.queueStartsAt) - options.now.getTime() < 5_000)
+    return `${where}, goes to Defender now`;
+  const clock = createCardClock(options.now, options.timeZoneLabel);
+  return `${where}, starts about ${clock.format(place.queueStartsAt)}`;
 }
 
 type Tone = 'default' | 'subtle' | 'attention' | 'warning' | 'bold';

@@ -74,13 +74,18 @@ async function view(
 ): Promise<AdaptiveCard> {
   // A fan-out's card, or the card of the fan-out a device's request belongs to (its Cancel is on that card).
   if (request.fanOut || request.parentId)
-    return renderCardOf(request, deps.requests, {
-      viewer,
-      now: new Date(deps.clock.now()),
-      publicBaseUrl: deps.publicBaseUrl,
-      ...(deps.tabDeepLink ? { tabDeepLink: deps.tabDeepLink } : {}),
-      ...(refusal ? { refusal } : {}),
-    });
+    return renderCardOf(
+      request,
+      deps.requests,
+      {
+        viewer,
+        now: new Date(deps.clock.now()),
+        publicBaseUrl: deps.publicBaseUrl,
+        ...(deps.tabDeepLink ? { tabDeepLink: deps.tabDeepLink } : {}),
+        ...(refusal ? { refusal } : {}),
+      },
+      (id) => queueCardOptions(id, deps.requests, deps.queuePlace),
+    );
   const queue = await queueCardOptions(request.id, deps.requests, deps.queuePlace);
   return renderRequestCard(request, {
     viewer,

@@ -92,16 +92,21 @@ export function createCardProcessor(deps: CardDeps) {
       const queue = await queueCardOptions(requestId, requests, deps.queuePlace);
       // The card as everyone sees it: every client shows it as posted, so it must work without a per-user view.
       // A fan-out's card also shows its devices' requests (core/fan-out.ts).
-      const card = await renderCardOf(request, requests, {
-        viewer: 'everyone',
-        now: new Date(clock.now()),
-        publicBaseUrl: deps.publicBaseUrl,
-        ...(deps.tabDeepLink ? { tabDeepLink: deps.tabDeepLink } : {}),
-        ...queue,
-        ...(deps.followUpPreApprovalMs !== undefined
-          ? { followUpPreApprovalMs: deps.followUpPreApprovalMs }
-          : {}),
-      });
+      const card = await renderCardOf(
+        request,
+        requests,
+        {
+          viewer: 'everyone',
+          now: new Date(clock.now()),
+          publicBaseUrl: deps.publicBaseUrl,
+          ...(deps.tabDeepLink ? { tabDeepLink: deps.tabDeepLink } : {}),
+          ...queue,
+          ...(deps.followUpPreApprovalMs !== undefined
+            ? { followUpPreApprovalMs: deps.followUpPreApprovalMs }
+            : {}),
+        },
+        (id) => queueCardOptions(id, requests, deps.queuePlace),
+      );
       const fingerprint = createHash('sha256').update(JSON.stringify(card)).digest('base64url');
       const shown = (await redis.get(keys.cardFingerprint(requestId)))?.split(' ');
       if (shown?.[1] === fingerprint) {

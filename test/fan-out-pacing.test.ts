@@ -1,5 +1,5 @@
 // A fan-out's devices share the bot's Defender budgets with every other request: their runliveresponse calls are
-// paced by the run budget and held to the session limit, and a device waiting for a session says so on its row.
+// paced by the run budget and held to the session limit, and a waiting device says on its row where it stands.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cardText, teamsClientFor } from './support/flow-helpers.js';
 import {
@@ -50,7 +50,12 @@ describe('a fan-out under the shared budgets', () => {
       .map((a) => [Date.parse(a.creationDateTimeUtc), Date.parse(a.lastUpdateDateTimeUtc!)] as const);
     for (const [start] of spans)
       expect(spans.filter(([s, e]) => s <= start && start < e).length).toBeLessThanOrEqual(2);
-    // A device that waited for a session said so on its row.
+    // A device waiting for the run budget showed its place in the line on its row, one waiting for a session said so.
+    expect(
+      cardVersions(stack, request.activity.id).some((card) =>
+        /\d+(st|nd|rd|th) in line/.test(cardText(card)),
+      ),
+    ).toBe(true);
     expect(
       cardVersions(stack, request.activity.id).some((card) =>
         /Queued: all 2 live response sessions are in use/.test(cardText(card)),
