@@ -2,7 +2,7 @@
 // Every API call verifies the token first; every request is filtered by who the person is (tab-access.ts);
 // decisions and fresh links go through the same use case as the card's buttons.
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
@@ -53,11 +53,13 @@ const LIST_LIMIT = 200;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** `dist/tab` beside the sources (tsx), or `tab` beside the compiled `dist/web`. */
+/**
+ * `tab` beside the compiled `dist/web`, or `dist/tab` beside the sources (tsx). Decided by where this file runs
+ * from, not by which folder exists when it is loaded: the sources' own `tab/` holds an index.html too, and a
+ * checkout whose bundle is built after start-up (tests, the demo) would otherwise serve a page without its script.
+ */
 export const DEFAULT_TAB_ASSETS =
-  [join(here, '..', 'dist', 'tab'), join(here, '..', 'tab')].find((dir) =>
-    existsSync(join(dir, 'index.html')),
-  ) ?? join(here, '..', 'dist', 'tab');
+  basename(dirname(here)) === 'dist' ? join(here, '..', 'tab') : join(here, '..', 'dist', 'tab');
 
 type Handler = (req: Request, res: Response, who: SignedInPerson) => Promise<void>;
 
