@@ -99,12 +99,20 @@ describe('readConfig', () => {
       submitMs: 3_600_000,
       pendingMs: 3 * 86_400_000,
       runningMs: 2 * 3_600_000,
+      cardSendGraceMs: 30_000,
     });
-    const custom = { ...minimal, SUBMIT_DEADLINE: '20m', PENDING_DEADLINE: '2h', RUNNING_DEADLINE: '45m' };
+    const custom = {
+      ...minimal,
+      SUBMIT_DEADLINE: '20m',
+      PENDING_DEADLINE: '2h',
+      RUNNING_DEADLINE: '45m',
+      CARD_SEND_GRACE: '5s',
+    };
     expect(readConfig(custom).deadlines).toEqual({
       submitMs: 20 * 60_000,
       pendingMs: 2 * 3_600_000,
       runningMs: 45 * 60_000,
+      cardSendGraceMs: 5_000,
     });
     expect(problemsOf({ ...minimal, SUBMIT_DEADLINE: 'soon' }).join('\n')).toMatch(
       /SUBMIT_DEADLINE must be a duration/,

@@ -145,7 +145,8 @@ export interface Config {
    * How long a request may stay in each unfinished state before the reconciler ends it: `submitMs` from approval until
    * Defender accepts it (SUBMIT_DEADLINE, default `1h`; ended "Could not be submitted…" once no action of it exists),
    * `pendingMs` Pending on an offline device (PENDING_DEADLINE, default `3d`, Defender's longest documented queue) and
-   * `runningMs` InProgress (RUNNING_DEADLINE, default `2h`); both cancelled in Defender.
+   * `runningMs` InProgress (RUNNING_DEADLINE, default `2h`); both cancelled in Defender. `cardSendGraceMs`
+   * (CARD_SEND_GRACE, default `30s`): an undecided request whose card was never recorded is withdrawn after it.
    */
   deadlines: StateDeadlines;
   /** The Teams tab: single sign-on and evidence downloads. */
@@ -227,6 +228,7 @@ export const SETTINGS = {
   SUBMIT_DEADLINE: { default: '1h', example: '1h' },
   PENDING_DEADLINE: { default: '3d', example: '3d' },
   RUNNING_DEADLINE: { default: '2h', example: '2h' },
+  CARD_SEND_GRACE: { default: '30s', example: '30s' },
   LOG_LEVEL: { default: 'info', example: 'info' },
   FOLLOWUP_PREAPPROVAL: { default: 'off', example: 'off' },
   FOLLOWUP_PREAPPROVAL_WINDOW: { default: '15m', example: '15m' },
@@ -502,6 +504,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       submitMs: duration('SUBMIT_DEADLINE'),
       pendingMs: duration('PENDING_DEADLINE'),
       runningMs: duration('RUNNING_DEADLINE'),
+      cardSendGraceMs: duration('CARD_SEND_GRACE'),
     },
     tab: {
       ssoAppId: ssoAppId.toLowerCase(),

@@ -9,7 +9,12 @@ const approver: Person = { teamsId: '29:app', name: 'Alex Lead' };
 const T0 = Date.parse('2026-11-23T10:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000).toISOString();
 const HOUR = 3_600_000;
-const deadlines: StateDeadlines = { submitMs: HOUR, pendingMs: 3 * 24 * HOUR, runningMs: 2 * HOUR };
+const deadlines: StateDeadlines = {
+  submitMs: HOUR,
+  pendingMs: 3 * 24 * HOUR,
+  runningMs: 2 * HOUR,
+  cardSendGraceMs: 30_000,
+};
 
 function step(r: LiveResponseRequest, event: RequestEvent): LiveResponseRequest {
   const result = applyEvent(r, event);

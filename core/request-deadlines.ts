@@ -10,6 +10,12 @@ export interface StateDeadlines {
   pendingMs: number;
   /** An action InProgress on the device (each RunScript is stopped by Defender after 10 minutes). */
   runningMs: number;
+  /**
+   * A request awaiting approval with no recorded card this long after it was asked lost its card (the bot stopped
+   * between Teams taking it and the write): the turn that posts it has long finished (Teams gives a message turn
+   * 15 s; the bot waits at most 8 s for the thread's rate before sending).
+   */
+  cardSendGraceMs: number;
 }
 
 export type DeadlinePhase = 'submit' | 'pending' | 'running';

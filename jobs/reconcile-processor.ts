@@ -40,12 +40,6 @@ export type RepairKind =
   /** A card the bot sent but never recorded (it stopped in between): withdrawn if undecided, a fresh card posted. */
   | 'card-lost';
 
-/**
- * A request without a recorded card this long after it was asked lost its card: the turn that posts it has long
- * finished (Teams gives a message turn 15 s; the bot waits at most 8 s for the thread's rate before sending).
- */
-export const CARD_SEND_GRACE_MS = 30_000;
-
 /** Who withdraws a request whose approval card was lost; its fixed id marks the request for the card repair. */
 export const CARD_LOST: Person = {
   teamsId: 'lr-bot:card-lost',
@@ -144,7 +138,7 @@ export function createReconcileProcessor(deps: ReconcileDeps) {
   /** Sent but never recorded: no card, not a fan-out's device (those have none), past the send's grace. */
   function lostItsCard(request: LiveResponseRequest, now: number): boolean {
     if (request.card || request.parentId) return false;
-    if (now - Date.parse(request.createdAt) < CARD_SEND_GRACE_MS) return false;
+    if (now - Date.parse(request.createdAt) < deps.reconcile.deadlines.cardSendGraceMs) return false;
     // A card Teams refused is no card to repair (handle-message cancels that request); one withdrawn here is.
     return !isFinal(request.state) || request.cancellation?.by.teamsId === CARD_LOST.teamsId;
   }

@@ -16,7 +16,7 @@ let stack: ProcessStack;
 let requests: RequestStore;
 
 beforeAll(async () => {
-  stack = await startProcessStack({ env: { RECONCILE_INTERVAL: '500ms' } });
+  stack = await startProcessStack({ env: { RECONCILE_INTERVAL: '500ms', CARD_SEND_GRACE: '3s' } });
   requests = createRequestStore({ redis: stack.redis, keys: redisKeys(stack.prefix), clock: systemClock });
 });
 afterAll(async () => {
@@ -55,7 +55,7 @@ describe('an approval card sent but never recorded', () => {
     expect(unrecorded?.card).toBeUndefined();
 
     await stack.bot.start({ LR_TEST_CRASH_BEFORE_EFFECT: '' });
-    // The send's grace (30 s from the request) passes first: a turn still sending is never raced.
+    // The send's grace (CARD_SEND_GRACE from the request) passes first: a turn still sending is never raced.
     const fresh = await until(
       'a fresh card in the thread',
       () => stack.teams.activities(thread.id).filter((a) => stack.teams.findCard(a))[1],
