@@ -6,7 +6,6 @@
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTab } from '../tab/build-tab.js';
 import { askFor, teamsClientFor, waitForCard } from './support/flow-helpers.js';
 import { launchChromium, startTabStack, type TabStack } from './support/tab-stack.js';
 import type { TeamsClient } from './support/teams-client.js';
@@ -26,7 +25,6 @@ async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  await buildTab();
   stack = await startTabStack();
   client = teamsClientFor(stack);
   browser = await launchChromium();

@@ -14,6 +14,7 @@ import {
   startEntraSimulator,
 } from '../../simulator/entra-simulator.js';
 import { type LocalHostSettings, renderLocalHostPage } from '../../simulator/teams-host-page.js';
+import { buildTab } from '../../tab/build-tab.js';
 import { REDIS_URL, type Stack, startTestServices } from './start-stack.js';
 import { GROUP_CHAT, TEAM, type TeamsUser, USERS } from './teams-fixtures.js';
 
@@ -68,7 +69,13 @@ export function hostSettings(entra: EntraSimulator): LocalHostSettings {
   };
 }
 
+let tabBuilt: Promise<unknown> | undefined;
+
 export async function startTabStack(extraEnv: Record<string, string> = {}): Promise<TabStack> {
+  // The page is served from the bundle in dist/tab: built once per test process from the current sources, so a clean
+  // checkout works and a stale bundle is never tested.
+  tabBuilt ??= buildTab();
+  await tabBuilt;
   const { sim, teams } = await startTestServices();
   const entra = await startEntraSimulator();
   const prefix = `lrtest-tab-${process.pid}-${Date.now().toString(36)}-${count++}`;
