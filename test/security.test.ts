@@ -54,7 +54,15 @@ describe('secrets', () => {
       verb: 'lr.approve',
       data: { requestId },
     });
-    const final = await waitForCard(stack, activity.id, /Succeeded/);
+    await waitForCard(stack, activity.id, /Succeeded/);
+    // The results (and their links) may reach the card in an update after the one that says Succeeded.
+    const final = await stack.teams.waitFor(
+      () => {
+        const card = currentCard(stack, activity.id);
+        return downloadPaths(card).length === 2 ? card : undefined;
+      },
+      { description: 'both download links on the final card' },
+    );
     expect(runLiveResponseCalls(stack)).toBe(1);
 
     // Fresh links, then follow every link as a browser would: the redirects carry Defender's signed URLs, minted
