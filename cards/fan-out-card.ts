@@ -17,6 +17,7 @@ import {
 import { type CardClock, createCardClock } from './card-time.js';
 import { CARD_VERBS, REJECT_REASON_INPUT_ID, REJECT_REASON_MAX_LENGTH } from './card-verbs.js';
 import {
+  type CardHeadData,
   type ContainerStyle,
   downloadUrl,
   mentionEntity,
@@ -48,16 +49,7 @@ export interface FanOutRowView {
 }
 
 /** What `templates/fan-out-card.json` binds to. */
-export interface FanOutCardData {
-  requestId: string;
-  verbs: typeof CARD_VERBS;
-  badge: { text: string; style: ContainerStyle };
-  title: string;
-  createdText: string;
-  requesterName: string;
-  hasReason: boolean;
-  reason: string;
-  statusLines: StatusLine[];
+export interface FanOutCardData extends CardHeadData {
   commandsText: string;
   devicesHeading: string;
   rows: FanOutRowView[];

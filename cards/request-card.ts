@@ -133,8 +133,8 @@ export interface CommandView {
   fileHash: string;
 }
 
-/** What `templates/request-card.json` binds to. All wording and formatting is done before binding. */
-export interface RequestCardData {
+/** The head every request card binds (single-device and fan-out templates alike). */
+export interface CardHeadData {
   requestId: string;
   verbs: typeof CARD_VERBS;
   badge: { text: string; style: ContainerStyle };
@@ -144,6 +144,10 @@ export interface RequestCardData {
   hasReason: boolean;
   reason: string;
   statusLines: StatusLine[];
+}
+
+/** What `templates/request-card.json` binds to. All wording and formatting is done before binding. */
+export interface RequestCardData extends CardHeadData {
   deviceFacts: { title: string; value: string }[];
   commandsHeading: string;
   commands: CommandView[];
