@@ -65,9 +65,12 @@ describe('an approval card sent but never recorded', () => {
     expect(text).toMatch(/Cancelled/);
     expect(text).toContain('its approval card was lost in a restart');
     expect(text).toContain('Nothing ran on the device. Ask again if it is still needed.');
-    const withdrawn = await requests.get(requestId);
-    expect(withdrawn?.state).toBe('Cancelled');
-    expect(withdrawn?.card?.activityId).toBe(fresh.id);
+    // The fresh card is posted first and recorded right after: wait for the record, not only for Teams.
+    const withdrawn = await until('the fresh card recorded on the request', async () => {
+      const current = await requests.get(requestId);
+      return current?.card?.activityId === fresh.id ? current : undefined;
+    });
+    expect(withdrawn.state).toBe('Cancelled');
     const trail = await requests.auditTrail(requestId);
     expect(trail.find((e) => e.action === 'cancel')?.detail).toMatch(/^withdrawn: the bot stopped/);
 
