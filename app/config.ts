@@ -8,6 +8,7 @@ import { defenderScopeFor } from '../defender/token-provider.js';
 import { ON_CALL_SETTINGS, type OnCallConfig, readOnCallConfig } from './on-call-config.js';
 import { OPS_SETTINGS, type OpsConfig, readOpsConfig } from './ops-config.js';
 import { describeRedis, REDIS_SETTINGS, type RedisConfig, readRedisConfig } from './redis-config.js';
+import { GUID, settingsReader } from './settings.js';
 
 /** Bot Framework clouds with built-in channel settings. */
 export const BOT_CLOUDS = ['public', 'usgov', 'usgovdod'] as const;
@@ -252,15 +253,10 @@ export class ConfigError extends Error {
   }
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Reads `env` (default `process.env`) and returns a validated Config, or throws ConfigError listing every problem. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
-  const get = (name: SettingName): string => (env[name] ?? '').trim() || SETTINGS[name].default;
-  const bad = (name: SettingName, what: string): void => {
-    problems.push(`${name} ${what}, e.g. ${name}=${SETTINGS[name].example}`);
-  };
+  const { get, bad } = settingsReader(SETTINGS, env, problems);
 
   const duration = (name: SettingName): number => {
     const ms = parseDuration(get(name));

@@ -3,6 +3,7 @@
 
 import { parseDuration } from '../core/durations.js';
 import { type ApproverSource, isDirectorySource, parseApproverEntry } from '../core/on-call.js';
+import { GUID, settingsReader } from './settings.js';
 
 export interface OnCallConfig {
   /**
@@ -43,18 +44,12 @@ export const ON_CALL_SETTINGS = {
   GRAPH_ACCESS_TOKEN: { default: '', example: '<bearer token, for simulators and tests>' },
 } as const;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function readOnCallConfig(
   env: NodeJS.ProcessEnv,
   problems: string[],
   context: { approvalTimeoutMs: number; bot: { appId: string; appPassword: string; appTenantId: string } },
 ): OnCallConfig {
-  const get = (name: keyof typeof ON_CALL_SETTINGS): string =>
-    (env[name] ?? '').trim() || ON_CALL_SETTINGS[name].default;
-  const bad = (name: keyof typeof ON_CALL_SETTINGS, what: string): void => {
-    problems.push(`${name} ${what}, e.g. ${name}=${ON_CALL_SETTINGS[name].example}`);
-  };
+  const { get, bad } = settingsReader(ON_CALL_SETTINGS, env, problems);
   const entries = (name: string, text: string, example: string): ApproverSource[] =>
     text
       .split(',')

@@ -1,6 +1,7 @@
 // The operations settings (shutdown, metrics port, queue dashboard, audit sink and retention), read with the rest of
 // the configuration by readConfig: same rules — a bad value is a problem naming the setting with an example.
 import { parseDuration } from '../core/durations.js';
+import { settingsReader } from './settings.js';
 
 export interface OpsConfig {
   /** On SIGTERM, how long running jobs get to reach a safe point before the process exits anyway (code 1). Default 25s. */
@@ -30,11 +31,7 @@ export const OPS_SETTINGS = {
 export const MIN_DASHBOARD_PASSWORD_LENGTH = 24;
 
 export function readOpsConfig(env: NodeJS.ProcessEnv, problems: string[]): OpsConfig {
-  const get = (name: keyof typeof OPS_SETTINGS): string =>
-    (env[name] ?? '').trim() || OPS_SETTINGS[name].default;
-  const bad = (name: keyof typeof OPS_SETTINGS, what: string): void => {
-    problems.push(`${name} ${what}, e.g. ${name}=${OPS_SETTINGS[name].example}`);
-  };
+  const { get, bad } = settingsReader(OPS_SETTINGS, env, problems);
 
   const shutdownTimeoutMs = parseDuration(get('SHUTDOWN_TIMEOUT'));
   if (shutdownTimeoutMs === null)

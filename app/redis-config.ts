@@ -2,6 +2,7 @@
 // readConfig: same rules — a bad value is a problem naming the setting with an example.
 import { readFileSync } from 'node:fs';
 import { parseDuration } from '../core/durations.js';
+import { settingsReader } from './settings.js';
 
 export interface RedisConfig {
   /** `REDIS_URL`: a standalone Redis (`rediss://` for TLS); not used when `clusterNodes` is set. Default redis://127.0.0.1:6379. */
@@ -51,11 +52,7 @@ export function hashTaggedPrefix(prefix: string): string {
 }
 
 export function readRedisConfig(env: NodeJS.ProcessEnv, problems: string[]): RedisConfig {
-  const get = (name: keyof typeof REDIS_SETTINGS): string =>
-    (env[name] ?? '').trim() || REDIS_SETTINGS[name].default;
-  const bad = (name: keyof typeof REDIS_SETTINGS, what: string): void => {
-    problems.push(`${name} ${what}, e.g. ${name}=${REDIS_SETTINGS[name].example}`);
-  };
+  const { get, bad } = settingsReader(REDIS_SETTINGS, env, problems);
 
   const url = get('REDIS_URL');
   let parsed: URL | undefined;
