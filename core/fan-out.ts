@@ -44,10 +44,6 @@ export interface FanOutCounts {
   running: number;
 }
 
-export function isFanOutParent(request: LiveResponseRequest): boolean {
-  return request.fanOut !== undefined;
-}
-
 /** The child ids of a parent, in the order of its targets. */
 export function childIdsOf(parent: LiveResponseRequest): string[] {
   return (parent.fanOut?.targets ?? []).flatMap((t) => (t.childId ? [t.childId] : []));
