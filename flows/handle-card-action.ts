@@ -140,14 +140,17 @@ export async function handleCardAction(
   }
   // Everyone in the conversation sees the posted card's buttons (Teams ignores isEnabled; some clients never ask for
   // a user's own view), so a click the policy refuses answers with the clicker's own view of the card saying why.
-  const refuse = async (reason: string, onCallNow?: readonly OnCallTier[]): Promise<ActionReply> => {
-    await audited(reason);
+  const refusalCard = async (reason: string, onCallNow?: readonly OnCallTier[]): Promise<ActionReply> => {
     const current = (await deps.requests.get(request.id)) ?? request;
     return {
       kind: 'card',
       card: await view(current, viewerOf(current, person, deps, onCallNow), deps, reason),
       refusal: reason,
     };
+  };
+  const refuse = async (reason: string, onCallNow?: readonly OnCallTier[]): Promise<ActionReply> => {
+    await audited(reason);
+    return refusalCard(reason, onCallNow);
   };
 
   switch (verb) {
@@ -205,15 +208,8 @@ export async function handleCardAction(
 
     case CARD_VERBS.cancel: {
       const outcome = await cancelRequest({ ...turn, from: person }, request.id, deps);
-      if (!outcome.ok) {
-        // cancelRequest audited the refusal; answer with the clicker's own view saying why.
-        const current = (await deps.requests.get(request.id)) ?? request;
-        return {
-          kind: 'card',
-          card: await view(current, viewerOf(current, person, deps), deps, outcome.message),
-          refusal: outcome.message,
-        };
-      }
+      // cancelRequest audited the refusal; answer with the clicker's own view saying why.
+      if (!outcome.ok) return refusalCard(outcome.message);
       return {
         kind: 'card',
         card: await view(outcome.request, viewerOf(outcome.request, person, deps), deps),
