@@ -119,12 +119,16 @@ export function createSubmitProcessor(deps: JobDeps) {
   }
 
   /** Its effects free the session slot and show the failure on the card. */
-  async function fail(request: LiveResponseRequest, failure: Failure): Promise<void> {
+  async function fail(
+    request: LiveResponseRequest,
+    failure: Failure,
+    detail = `${failure.code}: ${failure.message}`,
+  ): Promise<void> {
     await applyAndDispatch(
       deps,
       request.id,
       { type: 'submitFailed', failure, at: clock.nowIso() },
-      { action: 'failed', detail: `${failure.code}: ${failure.message}` },
+      { action: 'failed', detail },
     );
   }
 
@@ -208,14 +212,10 @@ export function createSubmitProcessor(deps: JobDeps) {
         { attempts: request.submission?.attempts ?? 0, lastError: request.submission?.lastError },
         'not submitted by the deadline; ending the request',
       );
-      await applyAndDispatch(
-        deps,
-        request.id,
-        { type: 'submitFailed', failure, at: clock.nowIso() },
-        {
-          action: 'failed',
-          detail: `${failure.code}: not accepted by Defender within ${deadlineWords(deadlineMs)} of the approval, after ${request.submission?.attempts ?? 0} attempts; nothing was created in Defender. ${failure.message}`,
-        },
+      await fail(
+        request,
+        failure,
+        `${failure.code}: not accepted by Defender within ${deadlineWords(deadlineMs)} of the approval, after ${request.submission?.attempts ?? 0} attempts; nothing was created in Defender. ${failure.message}`,
       );
       return 'not submitted by its deadline';
     }
