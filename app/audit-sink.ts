@@ -16,7 +16,7 @@ export interface AuditSink extends RequestStoreObserver {
 }
 
 /** One audit record: the entry plus what a SIEM needs to correlate it without Redis (device, requester, state). */
-export function auditRecord(entry: AuditEntry, request: LiveResponseRequest | null): Record<string, unknown> {
+function auditRecord(entry: AuditEntry, request: LiveResponseRequest | null): Record<string, unknown> {
   return {
     type: AUDIT_LINE_TYPE,
     at: entry.at,

@@ -11,7 +11,7 @@ import { describeRedis, REDIS_SETTINGS, type RedisConfig, readRedisConfig } from
 import { GUID, settingsReader } from './settings.js';
 
 /** Bot Framework clouds with built-in channel settings. */
-export const BOT_CLOUDS = ['public', 'usgov', 'usgovdod'] as const;
+const BOT_CLOUDS = ['public', 'usgov', 'usgovdod'] as const;
 export type BotCloud = (typeof BOT_CLOUDS)[number];
 
 /** The Bot Framework channel endpoints, named as botbuilder's ConfigurationBotFrameworkAuthentication options. */
@@ -38,7 +38,7 @@ export interface BotChannelSettings {
  * (learn.microsoft.com/azure/bot-service/how-to-deploy-gov-cloud-high), GCC High and DoD sections; GCC (moderate)
  * tenants use the public cloud's Bot Framework.
  */
-export const BOT_CHANNEL_PRESETS: Record<BotCloud, BotChannelSettings> = {
+const BOT_CHANNEL_PRESETS: Record<BotCloud, BotChannelSettings> = {
   public: {
     ChannelService: '',
     OAuthUrl: 'https://api.botframework.com',

@@ -7,7 +7,7 @@ import { currentLogContext } from '../core/log-context.js';
  * Level number of audit lines (AUDIT_SINK=stdout) on the log stream: above `fatal`, so any LOG_LEVEL but `silent`
  * keeps them — a SIEM must not lose decisions because someone lowered the log noise.
  */
-export const AUDIT_LEVEL = 100;
+const AUDIT_LEVEL = 100;
 
 /** Each logger's output stream, for lines that bypass its level (audit lines). */
 const streams = new WeakMap<Logger, NodeJS.WritableStream>();

@@ -28,7 +28,7 @@ export const OPS_SETTINGS = {
 } as const;
 
 /** A dashboard that can see every request's ids must not be guarded by a guessable password. */
-export const MIN_DASHBOARD_PASSWORD_LENGTH = 24;
+const MIN_DASHBOARD_PASSWORD_LENGTH = 24;
 
 export function readOpsConfig(env: NodeJS.ProcessEnv, problems: string[]): OpsConfig {
   const { get, bad } = settingsReader(OPS_SETTINGS, env, problems);

@@ -9,7 +9,7 @@ import express from 'express';
 import type { Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
 
-export const QUEUE_DASHBOARD_PATH = '/queues';
+const QUEUE_DASHBOARD_PATH = '/queues';
 
 export interface OpsRouteDeps {
   readiness: Readiness;
@@ -27,7 +27,7 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 /** Basic auth in constant time; anything else gets 401 with a challenge so a browser asks for the password. */
-export function basicAuth(user: string, password: string): express.RequestHandler {
+function basicAuth(user: string, password: string): express.RequestHandler {
   return (req, res, next) => {
     const header = req.headers.authorization ?? '';
     const decoded = header.startsWith('Basic ')

@@ -43,7 +43,7 @@ interface HttpPipeline {
 }
 
 /** `POST activities` (a reply or a new card), `PUT activities` (a card update), `GET members`, … */
-export function teamsCallLabel(method: string, url: string): string {
+function teamsCallLabel(method: string, url: string): string {
   const path = new URL(url, 'http://x').pathname;
   const kind = /\/activities(\/|$)/.test(path)
     ? 'activities'

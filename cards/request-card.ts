@@ -444,7 +444,7 @@ function followUpView(
 }
 
 /** "15 min", "1 h", "90 s": how the button names the window. */
-export function preApprovalWindowText(ms: number): string {
+function preApprovalWindowText(ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
   if (ms % 60_000 === 0) return `${ms / 60_000} min`;
   return `${Math.round(ms / 1000)} s`;

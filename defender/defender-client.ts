@@ -135,7 +135,7 @@ export function buildMachinesFilter(q: MachineQuery): string | undefined {
 }
 
 /** The path and query `findMachines(q)` requests. */
-export function machinesPath(q: MachineQuery): string {
+function machinesPath(q: MachineQuery): string {
   return `/api/machines${odataQuery(buildMachinesFilter(q), q.top)}`;
 }
 
@@ -145,7 +145,7 @@ export function machinesQuerySize(q: MachineQuery): QuerySize {
 }
 
 /** The path and query `listMachineActions(q)` requests. */
-export function machineActionsPath(q: MachineActionQuery): string {
+function machineActionsPath(q: MachineActionQuery): string {
   return `/api/machineactions${odataQuery(buildMachineActionsFilter(q), q.top)}`;
 }
 

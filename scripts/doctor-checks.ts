@@ -106,7 +106,7 @@ export function judgeRedis(facts: RedisFacts): CheckResult[] {
 }
 
 /** The audiences Defender at `apiUrl` accepts: its cloud's resource (and the older alias of the commercial one). */
-export function acceptedDefenderAudiences(apiUrl: string): string[] {
+function acceptedDefenderAudiences(apiUrl: string): string[] {
   const audience = audienceOfScope(defenderScopeFor(apiUrl));
   return audience === 'https://api.securitycenter.microsoft.com'
     ? [audience, 'https://securitycenter.onmicrosoft.com/windowsatpservice']
@@ -117,7 +117,7 @@ export function acceptedDefenderAudiences(apiUrl: string): string[] {
  * The application permissions the bot uses: Machine.Read.All (or Machine.ReadWrite.All) for devices, actions and
  * result links, Machine.LiveResponse to run and cancel, Library.Manage to list the library.
  */
-export const REQUIRED_ROLE_GROUPS: readonly (readonly string[])[] = [
+const REQUIRED_ROLE_GROUPS: readonly (readonly string[])[] = [
   ['Machine.LiveResponse'],
   ['Machine.Read.All', 'Machine.ReadWrite.All'],
   ['Library.Manage'],

@@ -2,7 +2,7 @@
 // card in any channel or chat can send people there; access is still decided by the API, not by the link.
 
 /** Entity ids of the tabs, as the manifest declares them. */
-export const TAB_ENTITY_IDS = {
+const TAB_ENTITY_IDS = {
   /** The personal (static) tab. */
   myRequests: 'my-requests',
   /** What the configurable tab saves as its entity id in a channel or chat. */

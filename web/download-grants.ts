@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '../core/redis-keys.js';
 
 /** Long enough for the browser to follow the link it was just given, short enough that a leaked one is useless. */
-export const GRANT_LIFETIME_SECONDS = 60;
+const GRANT_LIFETIME_SECONDS = 60;
 
 export interface DownloadGrant {
   requestId: string;
@@ -46,7 +46,7 @@ export function createDownloadGrants(deps: { redis: Redis; keys: RedisKeys }): D
 }
 
 /** RFC 6266 Content-Disposition with an ASCII fallback and the UTF-8 name. */
-export function contentDisposition(fileName: string): string {
+function contentDisposition(fileName: string): string {
   const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
 }

@@ -58,7 +58,7 @@ const here = dirname(fileURLToPath(import.meta.url));
  * from, not by which folder exists when it is loaded: the sources' own `tab/` holds an index.html too, and a
  * checkout whose bundle is built after start-up (tests, the demo) would otherwise serve a page without its script.
  */
-export const DEFAULT_TAB_ASSETS =
+const DEFAULT_TAB_ASSETS =
   basename(dirname(here)) === 'dist' ? join(here, '..', 'tab') : join(here, '..', 'dist', 'tab');
 
 type Handler = (req: Request, res: Response, who: SignedInPerson) => Promise<void>;
