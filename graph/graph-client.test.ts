@@ -2,8 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { parseRetryAfter } from '../defender/defender-errors.js';
 import { createStaticTokenProvider } from '../defender/token-provider.js';
-import { createGraphClient, GraphApiError, parseRetryAfter } from './graph-client.js';
+import { createGraphClient, GraphApiError } from './graph-client.js';
 
 // A server that answers one page whose next link points at another origin: the bearer token must not follow it.
 let server: Server;
@@ -38,11 +39,15 @@ describe('createGraphClient', () => {
   });
 
   it('reads Retry-After in seconds or as an HTTP date', () => {
-    expect(parseRetryAfter('7')).toBe(7_000);
+    // Graph's Retry-After goes through the parser the Defender client uses.
+    expect(parseRetryAfter(new Headers({ 'retry-after': '7' }))).toBe(7_000);
     expect(
-      parseRetryAfter(new Date(Date.UTC(2026, 0, 1, 0, 0, 30)).toUTCString(), Date.UTC(2026, 0, 1)),
+      parseRetryAfter(
+        new Headers({ 'retry-after': new Date(Date.UTC(2026, 0, 1, 0, 0, 30)).toUTCString() }),
+        Date.UTC(2026, 0, 1),
+      ),
     ).toBe(30_000);
-    expect(parseRetryAfter(null)).toBeUndefined();
-    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(new Headers())).toBeUndefined();
+    expect(parseRetryAfter(new Headers({ 'retry-after': 'soon' }))).toBeUndefined();
   });
 });

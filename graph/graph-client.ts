@@ -3,6 +3,7 @@
 // never held longer than it can afford. Every failure is a GraphApiError with words an operator can act on.
 import type { Logger } from 'pino';
 import { type ZodType, type ZodTypeDef, z } from 'zod';
+import { parseRetryAfter } from '../defender/defender-errors.js';
 import type { TokenProvider } from '../defender/token-provider.js';
 
 export type GraphErrorKind =
@@ -78,14 +79,6 @@ const pageSchema = z
 const errorSchema = z.object({
   error: z.object({ code: z.string().optional(), message: z.string().optional() }),
 });
-
-/** Retry-After as Graph sends it (seconds), or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
 
 function kindOf(status: number): GraphErrorKind {
   if (status === 429) return 'throttled';
@@ -166,7 +159,7 @@ export function createGraphClient(options: GraphClientOptions): GraphClient {
         ? (parsed.data.error.code ?? String(response.status))
         : String(response.status);
       const detail = parsed.success ? (parsed.data.error.message ?? '') : '';
-      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      const retryAfterMs = parseRetryAfter(response.headers);
       const transient = response.status === 429 || response.status === 503 || response.status === 504;
       // Graph's throttling guidance: wait the Retry-After it sends, then retry; without one, back off exponentially.
       const waitMs = retryAfterMs ?? FALLBACK_RETRY_MS * 2 ** attempt;
