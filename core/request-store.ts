@@ -102,9 +102,9 @@ export interface RequestStore {
   queuePosition(id: string): Promise<number | null>;
   /**
    * Requests the reconciler must look at (every change puts a request here, see `settle`), oldest change first, last
-   * changed before `changedBefore` (ms).
+   * changed before `changedBefore` (ms), each with when it last changed (ms).
    */
-  unsettledIds(changedBefore: number, limit: number): Promise<string[]>;
+  unsettled(changedBefore: number, limit: number): Promise<Array<[id: string, changedAt: number]>>;
   /** Puts requests written before the index existed into it (as changed now); ids already there keep their time. */
   trackUnsettled(ids: string[]): Promise<void>;
   /** Nothing more will follow for this request: drop it from the index, unless it changed since `version`. */
@@ -267,8 +267,20 @@ export function createRequestStore(deps: {
       return rank === null ? null : rank + 1;
     },
 
-    unsettledIds: (changedBefore, limit) =>
-      redis.zrangebyscore(keys.unsettled(), '-inf', String(changedBefore), 'LIMIT', 0, limit),
+    async unsettled(changedBefore, limit) {
+      const flat = await redis.zrangebyscore(
+        keys.unsettled(),
+        '-inf',
+        String(changedBefore),
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        limit,
+      );
+      const pairs: Array<[string, number]> = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, Number(flat[i + 1])]);
+      return pairs;
+    },
 
     async trackUnsettled(ids) {
       if (ids.length === 0) return;

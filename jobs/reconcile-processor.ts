@@ -208,22 +208,6 @@ export function createReconcileProcessor(deps: ReconcileDeps) {
     return done;
   }
 
-  /** Unsettled requests changed up to `before`, oldest first, with when each last changed. */
-  async function unsettled(before: number, limit: number): Promise<Array<[string, number]>> {
-    const flat = await deps.redis.zrangebyscore(
-      deps.keys.unsettled(),
-      '-inf',
-      String(before),
-      'WITHSCORES',
-      'LIMIT',
-      0,
-      limit,
-    );
-    const pairs: Array<[string, number]> = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i]!, Number(flat[i + 1])]);
-    return pairs;
-  }
-
   return async function reconcile(_job: Job): Promise<string> {
     const now = clock.now();
     // Requests written before the index existed are found through the older indexes once, then tracked.
@@ -234,7 +218,7 @@ export function createReconcileProcessor(deps: ReconcileDeps) {
     const seen = new Set<string>();
     while (looked < MAX_PER_RUN) {
       // Settled requests leave the index as we go, so page by what is left rather than by offset.
-      const page = (await unsettled(now, PAGE + seen.size)).filter(([id]) => !seen.has(id));
+      const page = (await requests.unsettled(now, PAGE + seen.size)).filter(([id]) => !seen.has(id));
       if (page.length === 0) break;
       for (const [id, changedAt] of page) {
         seen.add(id);
