@@ -5,6 +5,7 @@ import { get as httpsGet } from 'node:https';
 import { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import { type Config, ConfigError, readConfig } from '../app/config.js';
+import { describeRedis } from '../app/redis-config.js';
 import { createDefenderClient } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
 import {
@@ -44,8 +45,6 @@ function entraSaid(error: unknown): string {
   return /Entra ID said: (.*)$/.exec(error.message)?.[1] ?? error.message;
 }
 
-const redactRedisUrl = (url: string) => url.replace(/\/\/[^@/]*@/, '//***@');
-
 async function checkRedis(config: Config, timeoutMs: number): Promise<CheckResult[]> {
   const redis = new Redis(config.redis.url, {
     lazyConnect: true,
@@ -76,7 +75,7 @@ async function checkRedis(config: Config, timeoutMs: number): Promise<CheckResul
     return [
       fail(
         'Redis',
-        `could not reach ${redactRedisUrl(config.redis.url)}: ${error instanceof Error ? error.message : String(error)}`,
+        `could not reach ${describeRedis(config.redis)}: ${error instanceof Error ? error.message : String(error)}`,
         'check REDIS_URL (host, port, password, rediss:// for TLS) and that this host may reach Redis',
       ),
     ];
