@@ -4,22 +4,25 @@
 // include the submission, before any effect is carried out.
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../core/clock.js';
 import { redisKeys } from '../core/redis-keys.js';
-import { createRequestStore, type RequestStore } from '../core/request-store.js';
+import type { RequestStore } from '../core/request-store.js';
 import { QUEUES } from '../jobs/job-names.js';
-import { type ProcessStack, startProcessStack } from './support/bot-process.js';
+import type { ProcessStack } from './support/bot-process.js';
 import { cardText, teamsClientFor } from './support/flow-helpers.js';
+import {
+  approveAndCrash,
+  armCrashBefore,
+  restartAfterCrash,
+  startCrashStack,
+} from './support/process-steps.js';
 import { actionsOf, ask, MACHINE_IDS, runCallsFor, waitForFinalCard } from './support/request-steps.js';
-import { USERS } from './support/teams-fixtures.js';
 
 let stack: ProcessStack;
 let requests: RequestStore;
 let submitQueue: Queue;
 
 beforeAll(async () => {
-  stack = await startProcessStack({ env: { RECONCILE_INTERVAL: '500ms' } });
-  requests = createRequestStore({ redis: stack.redis, keys: redisKeys(stack.prefix), clock: systemClock });
+  ({ stack, requests } = await startCrashStack());
   submitQueue = new Queue(QUEUES.submit, {
     connection: stack.redis,
     prefix: redisKeys(stack.prefix).bullPrefix(),
@@ -30,37 +33,14 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function until(
-  what: string,
-  probe: () => Promise<unknown> | unknown,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}\n${stack.bot.output().split('\n').slice(-30).join('\n')}`);
-}
-
 describe('a bot killed between the approval and its submission', () => {
   it('submits the approved request once after a restart', async () => {
-    await stack.bot.kill();
-    await stack.bot.start({ LR_TEST_CRASH_BEFORE_EFFECT: 'submit' });
+    await armCrashBefore(stack, 'submit');
     const client = teamsClientFor(stack);
     const request = await ask(stack, client, 'run whoami.ps1 on desktop-test');
 
     // The click's answer never comes: the bot dies after writing the approval.
-    await client
-      .invokeAction({
-        conversation: request.thread,
-        from: USERS.approver,
-        replyToId: request.activity.id,
-        verb: 'lr.approve',
-        data: { requestId: request.requestId },
-      })
-      .catch(() => undefined);
-    await until('the bot to die', () => !stack.bot.running);
+    await approveAndCrash(stack, client, request);
     expect(stack.bot.unexpectedExits()).toHaveLength(1);
 
     // The first write is there, the second is not.
@@ -70,7 +50,7 @@ describe('a bot killed between the approval and its submission', () => {
     expect(await submitQueue.getJobState(`submit-${request.requestId}`)).toBe('unknown');
     expect(runCallsFor(stack, MACHINE_IDS.desktop)).toHaveLength(0);
 
-    await stack.bot.start({ LR_TEST_CRASH_BEFORE_EFFECT: '' });
+    await restartAfterCrash(stack);
 
     const card = await waitForFinalCard(stack, request.activity.id, /Succeeded/, (t) =>
       /Exit code 0/.test(t),

@@ -4,11 +4,10 @@
 // click on the lost card answers with the current state and runs nothing. The bot runs as a child process told by a
 // test-only variable to SIGKILL itself right after the card is sent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../core/clock.js';
-import { redisKeys } from '../core/redis-keys.js';
-import { createRequestStore, type RequestStore } from '../core/request-store.js';
-import { type ProcessStack, startProcessStack } from './support/bot-process.js';
+import type { RequestStore } from '../core/request-store.js';
+import type { ProcessStack } from './support/bot-process.js';
 import { cardText, requestIdOf, teamsClientFor } from './support/flow-helpers.js';
+import { armCrashBefore, restartAfterCrash, startCrashStack, until } from './support/process-steps.js';
 import { MACHINE_IDS, runCallsFor } from './support/request-steps.js';
 import { channelThread, USERS } from './support/teams-fixtures.js';
 
@@ -16,37 +15,21 @@ let stack: ProcessStack;
 let requests: RequestStore;
 
 beforeAll(async () => {
-  stack = await startProcessStack({ env: { RECONCILE_INTERVAL: '500ms', CARD_SEND_GRACE: '3s' } });
-  requests = createRequestStore({ redis: stack.redis, keys: redisKeys(stack.prefix), clock: systemClock });
+  ({ stack, requests } = await startCrashStack({ CARD_SEND_GRACE: '3s' }));
 });
 afterAll(async () => {
   await stack?.close();
 });
 
-async function until<T>(
-  what: string,
-  probe: () => Promise<T> | T,
-  timeoutMs = 20_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value) return value as NonNullable<T>;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}\n${stack.bot.output().split('\n').slice(-30).join('\n')}`);
-}
-
 describe('an approval card sent but never recorded', () => {
   it('is withdrawn after a restart with a fresh card in the thread, and a click on the lost card runs nothing', async () => {
-    await stack.bot.kill();
-    await stack.bot.start({ LR_TEST_CRASH_BEFORE_EFFECT: 'cardSent' });
+    await armCrashBefore(stack, 'cardSent');
     const client = teamsClientFor(stack);
     const thread = channelThread();
     await client
       .sendMessage({ conversation: thread, from: USERS.requester, text: 'run whoami.ps1 on desktop-test' })
       .catch(() => undefined);
-    await until('the bot to die after sending the card', () => !stack.bot.running);
+    await until(stack, 'the bot to die after sending the card', () => !stack.bot.running);
     const [lost] = stack.teams.activities(thread.id).filter((a) => stack.teams.findCard(a));
     expect(lost).toBeDefined();
     const requestId = requestIdOf(stack.teams.findCard(lost));
@@ -54,9 +37,10 @@ describe('an approval card sent but never recorded', () => {
     expect(unrecorded?.state).toBe('AwaitingApproval');
     expect(unrecorded?.card).toBeUndefined();
 
-    await stack.bot.start({ LR_TEST_CRASH_BEFORE_EFFECT: '' });
+    await restartAfterCrash(stack);
     // The send's grace (CARD_SEND_GRACE from the request) passes first: a turn still sending is never raced.
     const fresh = await until(
+      stack,
       'a fresh card in the thread',
       () => stack.teams.activities(thread.id).filter((a) => stack.teams.findCard(a))[1],
       60_000,
@@ -66,7 +50,7 @@ describe('an approval card sent but never recorded', () => {
     expect(text).toContain('its approval card was lost in a restart');
     expect(text).toContain('Nothing ran on the device. Ask again if it is still needed.');
     // The fresh card is posted first and recorded right after: wait for the record, not only for Teams.
-    const withdrawn = await until('the fresh card recorded on the request', async () => {
+    const withdrawn = await until(stack, 'the fresh card recorded on the request', async () => {
       const current = await requests.get(requestId);
       return current?.card?.activityId === fresh.id ? current : undefined;
     });

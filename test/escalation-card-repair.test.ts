@@ -3,11 +3,10 @@
 // where before nothing did. The bot runs as a child process told by a test-only variable to SIGKILL itself after the
 // first write whose effects include a card update — the escalation (posting the card is not one).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../core/clock.js';
-import { redisKeys } from '../core/redis-keys.js';
-import { createRequestStore, type RequestStore } from '../core/request-store.js';
-import { type ProcessStack, startProcessStack } from './support/bot-process.js';
+import type { RequestStore } from '../core/request-store.js';
+import type { ProcessStack } from './support/bot-process.js';
 import { cardText, teamsClientFor, waitForCard } from './support/flow-helpers.js';
+import { armCrashBefore, restartAfterCrash, startCrashStack, until } from './support/process-steps.js';
 import { ask } from './support/request-steps.js';
 import { USERS } from './support/teams-fixtures.js';
 
@@ -15,42 +14,24 @@ let stack: ProcessStack;
 let requests: RequestStore;
 
 beforeAll(async () => {
-  stack = await startProcessStack({
-    env: {
-      RECONCILE_INTERVAL: '500ms',
-      // Alex by Entra object id; Sam (by UPN) is the next tier, asked after ESCALATE_AFTER.
-      APPROVERS: USERS.approver.aadObjectId,
-      APPROVERS_ESCALATION: USERS.secondApprover.userPrincipalName,
-      ESCALATE_AFTER: '2s',
-    },
-  });
-  requests = createRequestStore({ redis: stack.redis, keys: redisKeys(stack.prefix), clock: systemClock });
+  ({ stack, requests } = await startCrashStack({
+    // Alex by Entra object id; Sam (by UPN) is the next tier, asked after ESCALATE_AFTER.
+    APPROVERS: USERS.approver.aadObjectId,
+    APPROVERS_ESCALATION: USERS.secondApprover.userPrincipalName,
+    ESCALATE_AFTER: '2s',
+  }));
 });
 afterAll(async () => {
   await stack?.close();
 });
 
-async function until(
-  what: string,
-  probe: () => Promise<unknown> | unknown,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}\n${stack.bot.output().split('\n').slice(-30).join('\n')}`);
-}
-
 describe('an escalation whose card update was lost', () => {
   it('is shown on the open card after a restart, put back by the reconciler', async () => {
-    await stack.bot.kill();
-    await stack.bot.start({ LR_TEST_CRASH_BEFORE_EFFECT: 'updateCard' });
+    await armCrashBefore(stack, 'updateCard');
     const request = await ask(stack, teamsClientFor(stack), 'run whoami.ps1 on desktop-test');
     expect(cardText(stack.teams.findCard(request.activity))).not.toMatch(/Escalated/);
 
-    await until('the bot to die after writing the escalation', () => !stack.bot.running);
+    await until(stack, 'the bot to die after writing the escalation', () => !stack.bot.running);
     const escalated = await requests.get(request.requestId);
     expect(escalated?.state).toBe('AwaitingApproval');
     expect(escalated?.escalatedAt).toBeDefined();
@@ -58,7 +39,7 @@ describe('an escalation whose card update was lost', () => {
       /Escalated/,
     );
 
-    await stack.bot.start({ LR_TEST_CRASH_BEFORE_EFFECT: '' });
+    await restartAfterCrash(stack);
     const card = await waitForCard(stack, request.activity.id, /Escalated/);
     expect(cardText(card)).toContain('Sam Oncall');
     expect(stack.bot.output()).toMatch(/"repairs":\["card"\][^\n]*"reconciler repaired a request"/);

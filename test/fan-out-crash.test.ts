@@ -2,50 +2,33 @@
 // reconciler creates them from the parent's record and each device is sent exactly one runliveresponse. The bot runs
 // as a child process (test/support/bot-process.ts) told by a test-only variable to die before the startFanOut effect.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../core/clock.js';
-import { redisKeys } from '../core/redis-keys.js';
-import { createRequestStore, type RequestStore } from '../core/request-store.js';
-import { type ProcessStack, startProcessStack } from './support/bot-process.js';
+import type { RequestStore } from '../core/request-store.js';
+import type { ProcessStack } from './support/bot-process.js';
 import { cardText, teamsClientFor } from './support/flow-helpers.js';
+import {
+  approveAndCrash,
+  armCrashBefore,
+  restartAfterCrash,
+  startCrashStack,
+} from './support/process-steps.js';
 import { actionsOf, ask, MACHINE_IDS, runCallsFor, waitForFinalCard } from './support/request-steps.js';
-import { USERS } from './support/teams-fixtures.js';
 
 let stack: ProcessStack;
 let requests: RequestStore;
 
 beforeAll(async () => {
-  stack = await startProcessStack({ env: { RECONCILE_INTERVAL: '500ms' } });
-  requests = createRequestStore({ redis: stack.redis, keys: redisKeys(stack.prefix), clock: systemClock });
+  ({ stack, requests } = await startCrashStack());
 });
 afterAll(async () => {
   await stack?.close();
 });
 
-async function until(what: string, probe: () => unknown, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}\n${stack.bot.output().split('\n').slice(-30).join('\n')}`);
-}
-
 describe('a bot killed between a fan-out’s approval and its devices’ requests', () => {
   it('creates and submits each device once after a restart', async () => {
-    await stack.bot.kill();
-    await stack.bot.start({ LR_TEST_CRASH_BEFORE_EFFECT: 'startFanOut' });
+    await armCrashBefore(stack, 'startFanOut');
     const client = teamsClientFor(stack);
     const request = await ask(stack, client, 'run whoami.ps1 on desktop-test, desktop-test2');
-    await client
-      .invokeAction({
-        conversation: request.thread,
-        from: USERS.approver,
-        replyToId: request.activity.id,
-        verb: 'lr.approve',
-        data: { requestId: request.requestId },
-      })
-      .catch(() => undefined);
-    await until('the bot to die', () => !stack.bot.running);
+    await approveAndCrash(stack, client, request);
 
     // The approval is written; no device's request exists.
     const parent = await requests.get(request.requestId);
@@ -53,7 +36,7 @@ describe('a bot killed between a fan-out’s approval and its devices’ request
     const childIds = parent!.fanOut!.targets.map((t) => t.childId!);
     expect(await Promise.all(childIds.map((id) => requests.get(id)))).toEqual([null, null]);
 
-    await stack.bot.start({ LR_TEST_CRASH_BEFORE_EFFECT: '' });
+    await restartAfterCrash(stack);
     const card = await waitForFinalCard(stack, request.activity.id, /2 of 2 succeeded/, (t) =>
       /Finished at/.test(t),
     );

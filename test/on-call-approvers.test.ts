@@ -3,10 +3,11 @@
 // audit trail, escalated to the next tier when nobody decides; the bot runs whole against real Redis.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GraphSimulator, startGraphSimulator } from '../simulator/graph-simulator.js';
+import type { GraphSimulator } from '../simulator/graph-simulator.js';
 import { auditTrail, runLiveResponseAttempts, say } from './support/chat-helpers.js';
 import type { AdaptiveCardJson, PostedActivity } from './support/fake-teams-connector.js';
 import { askFor, cardText, teamsClientFor, waitForCard } from './support/flow-helpers.js';
+import { graphApproverEnv, schedule, startGraphWithUsers } from './support/graph-steps.js';
 import { type Stack, startStack } from './support/start-stack.js';
 import type { InvokeResult, TeamsClient } from './support/teams-client.js';
 import {
@@ -31,13 +32,7 @@ let graph: GraphSimulator;
 
 beforeAll(async () => {
   // Two items per page, so every look-up of more than two follows @odata.nextLink.
-  graph = await startGraphSimulator({ pageSize: 2 });
-  for (const user of [USERS.requester, USERS.approver, USERS.secondApprover, USERS.outsider])
-    graph.addUser({
-      id: user.aadObjectId,
-      displayName: user.name,
-      userPrincipalName: user.userPrincipalName,
-    });
+  graph = await startGraphWithUsers({ pageSize: 2 });
   graph.addUser(JO);
   stack = await startStack();
   client = teamsClientFor(stack);
@@ -51,13 +46,7 @@ afterAll(async () => {
 /** Restarts the bot with these approver settings, against the Graph simulator. */
 async function useApprovers(env: Record<string, string>): Promise<void> {
   await stack.stopBot();
-  await stack.startBot({
-    GRAPH_API_URL: graph.url,
-    GRAPH_ACCESS_TOKEN: graph.accessToken,
-    APPROVERS_ESCALATION: '',
-    ESCALATE_AFTER: '',
-    ...env,
-  });
+  await stack.startBot({ ...graphApproverEnv(graph), ...env });
   client = teamsClientFor(stack);
 }
 
@@ -93,27 +82,6 @@ function mentionedIds(card: AdaptiveCardJson): string[] {
   const entities =
     (card.msteams as { entities?: { mentioned: { id: string } }[] } | undefined)?.entities ?? [];
   return entities.map((e) => e.mentioned.id).sort();
-}
-
-/** A scheduling group of the team with a published shift per person: [person, start offset, end offset]. */
-function schedule(name: string, shifts: Array<[TeamsUser, number, number]>): Record<TeamsUser['id'], string> {
-  const groupId = `TAG_${randomUUID()}`;
-  graph.addSchedulingGroup(TEAM.aadGroupId, { id: groupId, displayName: name });
-  const ids: Record<string, string> = {};
-  for (const [person, startOffset, endOffset] of shifts) {
-    const id = `SHFT_${randomUUID()}`;
-    ids[person.id] = id;
-    graph.addShift(TEAM.aadGroupId, {
-      id,
-      userId: person.aadObjectId,
-      schedulingGroupId: groupId,
-      shared: {
-        start: new Date(Date.now() + startOffset).toISOString(),
-        end: new Date(Date.now() + endOffset).toISOString(),
-      },
-    });
-  }
-  return ids;
 }
 
 describe('group: approvers', () => {
@@ -181,7 +149,7 @@ describe('tag: approvers', () => {
 describe('shifts: approvers', () => {
   it('asks whoever has a shift now, sending MS-APP-ACTS-AS, and refuses someone whose shift ended before the click', async () => {
     const name = `SOC Tier 1 ${randomUUID().slice(0, 6)}`;
-    const shifts = schedule(name, [
+    const shifts = schedule(graph, name, [
       [USERS.approver, -HOUR, HOUR],
       [USERS.secondApprover, -3 * HOUR, -HOUR],
       [USERS.outsider, 20 * HOUR, 28 * HOUR],
@@ -217,7 +185,7 @@ describe('shifts: approvers', () => {
 
   it('refuses the request before any card when nobody is on call', async () => {
     const name = `Night ${randomUUID().slice(0, 6)}`;
-    schedule(name, [[USERS.approver, 10 * HOUR, 18 * HOUR]]);
+    schedule(graph, name, [[USERS.approver, 10 * HOUR, 18 * HOUR]]);
     await useApprovers({ APPROVERS: `shifts:${name}` });
     const thread = channelThread();
     // Device and library look-ups are what a request asks of Defender (other requests' polls may run meanwhile).
@@ -245,7 +213,7 @@ describe('shifts: approvers', () => {
 describe('escalation', () => {
   it('mentions the next tier after ESCALATE_AFTER without a decision, and that tier may then approve', async () => {
     const name = `SOC Tier 1 ${randomUUID().slice(0, 6)}`;
-    schedule(name, [[USERS.approver, -HOUR, HOUR]]);
+    schedule(graph, name, [[USERS.approver, -HOUR, HOUR]]);
     const tag = `tier2-${randomUUID().slice(0, 8)}`;
     graph.addTag(TEAM.aadGroupId, {
       id: `tag-${tag}`,

@@ -3,7 +3,7 @@
 // whose shift ended is refused with the card's reason. Real Redis, the Defender simulator, fake Teams, Entra simulator.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GraphSimulator, startGraphSimulator } from '../simulator/graph-simulator.js';
+import type { GraphSimulator } from '../simulator/graph-simulator.js';
 import {
   askFor,
   cardText,
@@ -11,9 +11,10 @@ import {
   teamsClientFor,
   waitForCard,
 } from './support/flow-helpers.js';
+import { graphApproverEnv, schedule, startGraphWithUsers } from './support/graph-steps.js';
 import { startTabStack, type TabStack } from './support/tab-stack.js';
 import type { TeamsClient } from './support/teams-client.js';
-import { channelThread, GROUP_CHAT, TEAM, type TeamsUser, USERS } from './support/teams-fixtures.js';
+import { channelThread, GROUP_CHAT, TEAM, USERS } from './support/teams-fixtures.js';
 
 const HOUR = 3_600_000;
 
@@ -22,13 +23,7 @@ let client: TeamsClient;
 let graph: GraphSimulator;
 
 beforeAll(async () => {
-  graph = await startGraphSimulator();
-  for (const user of [USERS.requester, USERS.approver, USERS.secondApprover, USERS.outsider])
-    graph.addUser({
-      id: user.aadObjectId,
-      displayName: user.name,
-      userPrincipalName: user.userPrincipalName,
-    });
+  graph = await startGraphWithUsers();
   stack = await startTabStack();
 });
 afterAll(async () => {
@@ -39,35 +34,8 @@ afterAll(async () => {
 /** Restarts the bot with these approvers, resolved against the Graph simulator. */
 async function useApprovers(approvers: string): Promise<void> {
   await stack.stopBot();
-  await stack.startBot({
-    GRAPH_API_URL: graph.url,
-    GRAPH_ACCESS_TOKEN: graph.accessToken,
-    APPROVERS: approvers,
-    APPROVERS_ESCALATION: '',
-    ESCALATE_AFTER: '',
-  });
+  await stack.startBot({ ...graphApproverEnv(graph), APPROVERS: approvers });
   client = teamsClientFor(stack);
-}
-
-/** A scheduling group of the team with a published shift per person: [person, start offset, end offset]. */
-function schedule(name: string, shifts: Array<[TeamsUser, number, number]>): Record<string, string> {
-  const groupId = `TAG_${randomUUID()}`;
-  graph.addSchedulingGroup(TEAM.aadGroupId, { id: groupId, displayName: name });
-  const ids: Record<string, string> = {};
-  for (const [person, startOffset, endOffset] of shifts) {
-    const id = `SHFT_${randomUUID()}`;
-    ids[person.id] = id;
-    graph.addShift(TEAM.aadGroupId, {
-      id,
-      userId: person.aadObjectId,
-      schedulingGroupId: groupId,
-      shared: {
-        start: new Date(Date.now() + startOffset).toISOString(),
-        end: new Date(Date.now() + endOffset).toISOString(),
-      },
-    });
-  }
-  return ids;
 }
 
 const ids = (rows: unknown) => ((rows ?? []) as Array<{ id: string }>).map((r) => r.id);
@@ -124,7 +92,7 @@ describe('on-call approvers in the tab', () => {
 
   it("refuses someone whose shift ended with the card's reason, and lets whoever is on call now approve", async () => {
     const name = `SOC Tier 1 ${randomUUID().slice(0, 6)}`;
-    const shifts = schedule(name, [
+    const shifts = schedule(graph, name, [
       [USERS.approver, -HOUR, HOUR],
       [USERS.secondApprover, -3 * HOUR, -HOUR],
     ]);
