@@ -1,8 +1,11 @@
-// App-only Microsoft Graph tokens for the on-call look-ups: MSAL client credentials with one
-// ConfidentialClientApplication per process (its cache returns the token until shortly before expiry), as the Defender
-// token provider does; messages name the GRAPH_* settings and Graph's permissions, never the secret.
-import { AuthError, ConfidentialClientApplication, type INetworkModule } from '@azure/msal-node';
-import type { TokenProvider } from '../defender/token-provider.js';
+// App-only Microsoft Graph tokens for the on-call look-ups: the Defender token provider's MSAL client credentials,
+// asked for Graph's audience; messages name the GRAPH_* settings and Graph's permissions, never the secret.
+import { AuthError, type INetworkModule } from '@azure/msal-node';
+import {
+  createMsalTokenProvider,
+  TokenAcquisitionError,
+  type TokenProvider,
+} from '../defender/token-provider.js';
 
 export interface GraphTokenOptions {
   tenantId: string;
@@ -32,46 +35,29 @@ export function graphScopeFor(graphUrl: string): string {
 }
 
 export function createGraphTokenProvider(options: GraphTokenOptions): TokenProvider {
-  const authorityHost = (options.authorityHost ?? 'https://login.microsoftonline.com').replace(/\/+$/, '');
-  const app = new ConfidentialClientApplication({
-    auth: {
-      clientId: options.clientId,
-      authority: `${authorityHost}/${options.tenantId}`,
-      clientSecret: options.clientSecret,
-      ...(options.authorityMetadata ? { authorityMetadata: options.authorityMetadata } : {}),
-      ...(options.cloudDiscoveryMetadata ? { cloudDiscoveryMetadata: options.cloudDiscoveryMetadata } : {}),
-    },
-    ...(options.networkClient ? { system: { networkClient: options.networkClient } } : {}),
-  });
-  const scope = graphScopeFor(options.graphUrl);
-  let inFlight: Promise<string> | undefined;
-
-  const acquire = async (): Promise<string> => {
-    try {
-      const result = await app.acquireTokenByClientCredential({ scopes: [scope] });
-      if (result?.accessToken) return result.accessToken;
-    } catch (error) {
-      const said =
-        error instanceof AuthError
-          ? (error.errorMessage || error.errorCode)
-              .split(options.clientSecret)
-              .join('[redacted]')
-              .split(/\r?\n/)[0]
-          : 'unknown error';
-      throw new Error(
-        `Could not get a Microsoft Graph token for the on-call look-ups: check GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_SECRET (by default the bot registration's MicrosoftAppTenantId, MicrosoftAppId and MicrosoftAppPassword). Entra ID said: ${said}`,
-      );
-    }
-    throw new Error('Could not get a Microsoft Graph token: Entra ID returned none');
-  };
-
+  const { graphUrl, ...msal } = options;
+  // The Defender provider's MSAL client (one per process, concurrent callers share one request), for Graph's audience;
+  // only its failures are reworded to name the GRAPH_* settings.
+  const tokens = createMsalTokenProvider({ ...msal, scope: graphScopeFor(graphUrl) });
   return {
-    getToken() {
-      // Concurrent look-ups share one token request.
-      inFlight ??= acquire().finally(() => {
-        inFlight = undefined;
-      });
-      return inFlight;
+    async getToken() {
+      try {
+        return await tokens.getToken();
+      } catch (error) {
+        const cause = error instanceof Error ? error.cause : undefined;
+        if (error instanceof TokenAcquisitionError && cause === undefined)
+          throw new Error('Could not get a Microsoft Graph token: Entra ID returned none');
+        const said =
+          cause instanceof AuthError
+            ? (cause.errorMessage || cause.errorCode)
+                .split(options.clientSecret)
+                .join('[redacted]')
+                .split(/\r?\n/)[0]
+            : 'unknown error';
+        throw new Error(
+          `Could not get a Microsoft Graph token for the on-call look-ups: check GRAPH_TENANT_ID, GRAPH_CLIENT_ID and GRAPH_CLIENT_SECRET (by default the bot registration's MicrosoftAppTenantId, MicrosoftAppId and MicrosoftAppPassword). Entra ID said: ${said}`,
+        );
+      }
     },
   };
 }
