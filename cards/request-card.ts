@@ -11,6 +11,7 @@ import type {
   RequestState,
 } from '../core/request.js';
 import { isFinal } from '../core/request.js';
+import { deadlineWords } from '../core/request-deadlines.js';
 import { formatByteSize } from '../core/result-file-name.js';
 import { DEFAULT_TRANSCRIPT_LIMITS, truncateOnLine } from '../core/summarise-transcript.js';
 import {
@@ -436,18 +437,11 @@ function followUpView(
     collects,
     preApprove: {
       visible: mayPreApprove,
-      title: `Pre-approve follow-ups for ${windowMs === undefined ? '' : preApprovalWindowText(windowMs)}`,
+      title: `Pre-approve follow-ups for ${windowMs === undefined ? '' : deadlineWords(windowMs)}`,
     },
     hasFollowUpLines: lines.length > 0,
     followUpLines: lines.map((text) => ({ text: clip(text, budget.freeTextChars) })),
   };
-}
-
-/** "15 min", "1 h", "90 s": how the button names the window. */
-function preApprovalWindowText(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
-  return `${Math.round(ms / 1000)} s`;
 }
 
 function fileNameOf(path: string): string {
