@@ -39,6 +39,16 @@ function nodeOptions(config: RedisConfig, purpose: RedisPurpose): RedisOptions {
  * and routes each command by its key's slot; the bot's code only sends keyed commands whose keys share the
  * deployment's hash tag (see redis-keys.ts), so a script, MULTI or pipeline always lands on one node.
  */
+/**
+ * One direct connection to one server, with the same TLS and credentials as the bot's: the standalone Redis, or the
+ * first seed of a cluster (per-server facts such as INFO and CONFIG are read there, as `npm run doctor` does).
+ */
+export function createRedisServerConnection(config: RedisConfig, options: RedisOptions): Redis {
+  const seed = config.clusterNodes[0];
+  const own = { ...nodeOptions(config, 'state'), ...options };
+  return seed ? new Redis({ ...own, host: seed.host, port: seed.port }) : new Redis(config.url, own);
+}
+
 export function createRedisConnection(config: RedisConfig, purpose: RedisPurpose): Redis {
   const options = nodeOptions(config, purpose);
   if (config.clusterNodes.length === 0) {

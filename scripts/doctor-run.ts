@@ -2,10 +2,10 @@
 // sign-in, the Defender token's audience and roles, the live response library and one machines call, and
 // PUBLIC_BASE_URL over https. Reads what it needs, lets doctor-checks.ts judge it, and never keeps or prints a secret.
 import { get as httpsGet } from 'node:https';
-import { Redis } from 'ioredis';
 import { decodeJwt } from 'jose';
 import { type Config, ConfigError, readConfig } from '../app/config.js';
 import { describeRedis } from '../app/redis-config.js';
+import { createRedisServerConnection } from '../app/redis-connection.js';
 import { createDefenderClient } from '../defender/defender-client.js';
 import { DefenderApiError } from '../defender/defender-errors.js';
 import {
@@ -46,7 +46,8 @@ function entraSaid(error: unknown): string {
 }
 
 async function checkRedis(config: Config, timeoutMs: number): Promise<CheckResult[]> {
-  const redis = new Redis(config.redis.url, {
+  // The bot's own TLS and credentials (REDIS_TLS, REDIS_PASSWORD…), not the bare URL: a managed Redis needs both.
+  const redis = createRedisServerConnection(config.redis, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 1,

@@ -174,6 +174,21 @@ describe('npm run doctor', () => {
     }
   });
 
+  it("reaches a Redis that wants a password with the bot's own REDIS_PASSWORD, and never prints it", async () => {
+    const client = new Redis(redis.url);
+    const password = 'doctor-redis-password-0123456789';
+    try {
+      await client.config('SET', 'requirepass', password);
+      const results = await doctor({ ...deployment(), REDIS_PASSWORD: password });
+      expect(failedNames(results)).toEqual([]);
+      expect(JSON.stringify(results)).not.toContain(password);
+    } finally {
+      await client.auth(password).catch(() => undefined);
+      await client.config('SET', 'requirepass', '');
+      client.disconnect();
+    }
+  });
+
   it('fails a wrong bot password without printing it', async () => {
     const results = await doctor({ ...deployment(), MicrosoftAppPassword: 'not-the-bot-password' });
     expect(failedNames(results)).toEqual(['Bot Framework sign-in']);
